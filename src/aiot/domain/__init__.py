@@ -1,0 +1,19 @@
+"""Plain typed records shared by every stage; this package imports nothing of aiot."""
+
+from __future__ import annotations
+
+from aiot.domain.catalog import ApiKey, Device, Principal, Role, Tenant
+from aiot.domain.telemetry import BATCH_SCHEMA, Aggregation, Batch, Kind, SeriesKey
+
+__all__ = [
+    "BATCH_SCHEMA",
+    "Aggregation",
+    "ApiKey",
+    "Batch",
+    "Device",
+    "Kind",
+    "Principal",
+    "Role",
+    "SeriesKey",
+    "Tenant",
+]

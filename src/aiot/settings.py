@@ -1,0 +1,60 @@
+"""The one typed configuration of aiot, read from ``AIOT_*`` environment variables.
+
+Only :mod:`aiot.app` and the CLI entry point build a :class:`Settings`; each stage receives
+its own section as an argument. Nested sections use ``__``: ``AIOT_INGEST__MAX_PAYLOAD_BYTES``.
+Tests build settings from a dict: ``Settings.model_validate({...})``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ClientSettings", "IngestSettings", "Settings", "StoreSettings"]
+
+
+class StoreSettings(BaseModel):
+    """Where telemetry and the catalog live."""
+
+    backend: Literal["duckdb", "memory"] = "duckdb"
+    catalog_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite under the data folder"
+    )
+
+
+class IngestSettings(BaseModel):
+    """Limits and batching of the ingestion pipeline."""
+
+    max_payload_bytes: int = Field(default=1_048_576, gt=0)
+    max_points_per_message: int = Field(default=100_000, gt=0)
+    max_group_points: int = Field(default=200_000, gt=0, description="points per durable write")
+    rejection_log_size: int = Field(default=10_000, gt=0, description="kept per tenant")
+
+
+class Settings(BaseSettings):
+    """Everything ``aiot up`` needs; every field has an embedded default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AIOT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Path("aiot-data")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    admin_key: SecretStr | None = None
+    default_tenant: str = "default"
+    store: StoreSettings = StoreSettings()
+    ingest: IngestSettings = IngestSettings()
+
+
+class ClientSettings(BaseSettings):
+    """How the CLI reaches a running aiot: ``AIOT_URL`` and ``AIOT_API_KEY``."""
+
+    model_config = SettingsConfigDict(env_prefix="AIOT_", extra="ignore")
+
+    url: str = "http://127.0.0.1:8080"
+    api_key: SecretStr | None = None
+    data_dir: Path = Path("aiot-data")
