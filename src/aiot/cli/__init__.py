@@ -1,0 +1,1 @@
+"""The ``aiot`` command line (Typer + Rich)."""

@@ -1,0 +1,1 @@
+"""Simulated fleets of the verticals (traffic, oil wells, chemical reactors), with labelled faults."""
