@@ -16,6 +16,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def main() -> None:
+    """aiot: connect devices, store telemetry, run AI on live streams."""
+
+
 @app.command()
 def version() -> None:
     """Print aiot's version."""
