@@ -1,0 +1,99 @@
+"""The telemetry store contract.
+
+A :class:`TelemetryStore` keeps points of every tenant and answers range, aggregate and
+latest-value queries. Its contract, checked for every backend by :mod:`aiot.store.checks`:
+
+- ``write`` returns only once the points are durable; a point is identified by
+  (tenant, device, key, ts) and a later write of the same point replaces it (last write wins,
+  within a batch too), so a device that resends after a lost acknowledgement stores it once.
+- Time ranges are ``[start, end)`` in epoch milliseconds; results are ordered by key, then ts.
+- Aggregates bucket time from ``start`` in steps of ``interval`` ms. ``count`` counts every
+  point; the other aggregates use numeric points (numbers and booleans) only; ``last`` is the
+  value with the greatest ts in the bucket. Buckets without points are absent.
+- Every call names its tenant; nothing of another tenant is ever returned or deleted.
+
+Query results are Arrow tables with the columns of :data:`RAW_SCHEMA` or :data:`AGG_SCHEMA`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from aiot.domain import Aggregation, Batch
+
+__all__ = ["AGG_SCHEMA", "RAW_SCHEMA", "TelemetryStore"]
+
+RAW_SCHEMA = pa.schema(
+    [
+        pa.field("key", pa.string()),
+        pa.field("ts", pa.int64()),
+        pa.field("value", pa.float64()),
+        pa.field("text", pa.string()),
+        pa.field("kind", pa.int8()),
+    ]
+)
+
+AGG_SCHEMA = pa.schema(
+    [pa.field("key", pa.string()), pa.field("ts", pa.int64()), pa.field("value", pa.float64())]
+)
+
+
+@runtime_checkable
+class TelemetryStore(Protocol):
+    """Where telemetry points are kept and queried."""
+
+    def write(self, batch: Batch) -> int:
+        """Store the points durably; return how many were written."""
+        ...
+
+    def query(
+        self,
+        tenant: str,
+        device: str,
+        keys: Sequence[str] | None,
+        start: int,
+        end: int,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """Raw points of ``device`` in ``[start, end)``; all keys when ``keys`` is None."""
+        ...
+
+    def aggregate(
+        self,
+        tenant: str,
+        device: str,
+        keys: Sequence[str] | None,
+        start: int,
+        end: int,
+        interval: int,
+        agg: Aggregation,
+    ) -> pa.Table:
+        """One row per key and non-empty bucket of ``interval`` ms from ``start``."""
+        ...
+
+    def latest(self, tenant: str, device: str, keys: Sequence[str] | None = None) -> pa.Table:
+        """The point with the greatest ts of each key of ``device``."""
+        ...
+
+    def keys(self, tenant: str, device: str) -> list[str]:
+        """The keys ``device`` has points for, sorted."""
+        ...
+
+    def delete_before(self, tenant: str, ts: int, device: str | None = None) -> int:
+        """Delete the tenant's points older than ``ts`` (retention); return how many."""
+        ...
+
+    def delete_device(self, tenant: str, device: str) -> int:
+        """Delete every point of ``device``; return how many."""
+        ...
+
+    def count(self, tenant: str) -> int:
+        """How many points the tenant has."""
+        ...
+
+    def close(self) -> None:
+        """Release files and connections."""
+        ...
