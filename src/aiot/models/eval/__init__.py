@@ -1,0 +1,1 @@
+"""Evaluation on public benchmarks, each scored the way that benchmark scores itself."""

@@ -1,0 +1,56 @@
+"""Models by name: the built-ins (imported only when asked for) and plug-ins.
+
+A plug-in registers a detector class through the entry-point group ``aiot.models``::
+
+    [project.entry-points."aiot.models"]
+    my_detector = "my_package.module:MyDetector"
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any
+
+from aiot.errors import NotFound
+from aiot.models.base import BaseDetector, ModelCard
+
+__all__ = ["BUILTINS", "ENTRY_POINT_GROUP", "card", "create", "load_class", "names"]
+
+ENTRY_POINT_GROUP = "aiot.models"
+
+BUILTINS: dict[str, str] = {
+    "zscore": "aiot.models.zscore:RobustZScore",
+}
+
+
+def _plugins() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def names() -> list[str]:
+    """Every model name: built-ins first, then plug-ins not shadowing a built-in."""
+    extra = sorted(n for n in _plugins() if n not in BUILTINS)
+    return [*BUILTINS, *extra]
+
+
+def load_class(name: str) -> type[BaseDetector]:
+    """The class registered under ``name``, importing its module now."""
+    target = BUILTINS.get(name) or _plugins().get(name)
+    if target is None:
+        raise NotFound(f"no model named {name!r}", detail={"known": names()})
+    module_name, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(cls, type):
+        raise NotFound(f"{target} is not a class")
+    return cls
+
+
+def create(name: str, **params: Any) -> BaseDetector:
+    """A new model of the registered ``name`` with ``params``."""
+    return load_class(name)(**params)
+
+
+def card(name: str) -> ModelCard:
+    """The card of the registered model with its default parameters."""
+    return load_class(name).default_card()
