@@ -37,9 +37,7 @@ class IngestSettings(BaseModel):
 class Settings(BaseSettings):
     """Everything ``aiot up`` needs; every field has an embedded default."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="AIOT_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="AIOT_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Path("aiot-data")
     http_host: str = "127.0.0.1"

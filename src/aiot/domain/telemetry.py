@@ -72,7 +72,9 @@ class Batch:
 
     def __post_init__(self) -> None:
         if not self.table.schema.equals(BATCH_SCHEMA):
-            object.__setattr__(self, "table", self.table.select(BATCH_SCHEMA.names).cast(BATCH_SCHEMA))
+            object.__setattr__(
+                self, "table", self.table.select(BATCH_SCHEMA.names).cast(BATCH_SCHEMA)
+            )
 
     def __len__(self) -> int:
         return int(self.table.num_rows)

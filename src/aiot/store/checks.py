@@ -8,6 +8,7 @@ against every backend; a new backend gets the whole suite by being added there.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -71,7 +72,7 @@ def check_aggregates(store: TelemetryStore) -> None:
     start, interval = 100_000, 600_000
     inside = (ts >= start) & (ts < 3_600_000)
     buckets = (ts[inside] - start) // interval
-    reducers = {
+    reducers: dict[Aggregation, Callable[[np.ndarray[Any, Any]], Any]] = {
         Aggregation.AVG: np.mean,
         Aggregation.MIN: np.min,
         Aggregation.MAX: np.max,

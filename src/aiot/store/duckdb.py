@@ -87,7 +87,8 @@ class DuckDBStore:
         return len(batch)
 
     def _where(self, tenant: str, device: str, keys: Sequence[str] | None) -> tuple[str, list[Any]]:
-        sql, params = "tenant = ? AND device = ?", [tenant, device]
+        sql = "tenant = ? AND device = ?"
+        params: list[Any] = [tenant, device]
         if keys is not None:
             sql += " AND list_contains(?, key)"
             params.append(list(keys))

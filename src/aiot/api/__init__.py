@@ -1,0 +1,48 @@
+"""The REST API (OpenAPI at ``/docs``) and the HTTP device API, on one FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from aiot import __version__
+from aiot.api import devices, ingest, tenants
+from aiot.api.errors import install_error_handlers
+from aiot.app import Platform
+from aiot.connect.http import device_router
+
+__all__ = ["create_app"]
+
+
+def create_app(platform: Platform) -> FastAPI:
+    """The ASGI app serving ``platform``; its lifespan starts and stops the platform."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await platform.start()
+        try:
+            yield
+        finally:
+            await platform.stop()
+
+    app = FastAPI(
+        title="aiot",
+        version=__version__,
+        description="Connect devices, store telemetry, run AI on live streams.",
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    install_error_handlers(app)
+    for router in (tenants.router, devices.router, ingest.router):
+        app.include_router(router)
+    app.include_router(device_router(platform.ingest))
+
+    @app.get("/api/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Liveness: the server answers and knows its version."""
+        return {"status": "ok", "version": __version__}
+
+    return app

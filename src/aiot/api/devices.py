@@ -1,0 +1,124 @@
+"""Devices and their telemetry, attributes and latest values."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from aiot.api.deps import Caller, Operator, PlatformDep
+from aiot.api.params import now_ms, parse_interval, parse_keys, parse_time
+from aiot.api.render import latest_json, series_json
+from aiot.domain import Aggregation, Device, Principal, Role
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/devices", tags=["devices"])
+
+_DAY_MS = 86_400_000
+MAX_POINTS = 1_000_000
+
+
+class DeviceIn(BaseModel):
+    """A device to create."""
+
+    name: str = Field(min_length=1, max_length=200)
+    type: str = Field(default="default", min_length=1, max_length=100)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+def _device_json(device: Device, principal: Principal) -> dict[str, Any]:
+    shown = device.public()
+    if not principal.role.allows(Role.OPERATOR):
+        shown["access_token"] = None  # a viewer reads data, it does not impersonate devices
+    return shown
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_device(body: DeviceIn, platform: PlatformDep, principal: Operator) -> dict[str, Any]:
+    """Create a device; the answer holds its ``id`` and ``access_token``."""
+    device = platform.catalog.create_device(principal.tenant, body.name, body.type, body.labels)
+    return _device_json(device, principal)
+
+
+@router.get("")
+def list_devices(
+    platform: PlatformDep, principal: Caller, type: str | None = None
+) -> list[dict[str, Any]]:
+    """The tenant's devices, optionally of one type."""
+    return [_device_json(d, principal) for d in platform.catalog.devices(principal.tenant, type)]
+
+
+@router.get("/{device_id}")
+def get_device(device_id: str, platform: PlatformDep, principal: Caller) -> dict[str, Any]:
+    """One device, by id or name."""
+    return _device_json(platform.catalog.device(principal.tenant, device_id), principal)
+
+
+@router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_device(device_id: str, platform: PlatformDep, principal: Operator) -> None:
+    """Delete a device, its attributes and its telemetry."""
+    platform.delete_device(principal.tenant, device_id)
+
+
+@router.get("/{device_id}/telemetry")
+def telemetry(
+    device_id: str,
+    platform: PlatformDep,
+    principal: Caller,
+    keys: Annotated[str | None, Query(description="comma-separated; all keys if absent")] = None,
+    start: Annotated[str | None, Query(description="ISO-8601 or epoch ms; default end-1d")] = None,
+    end: Annotated[str | None, Query(description="ISO-8601 or epoch ms; default now")] = None,
+    interval: Annotated[str | None, Query(description="bucket: 30s, 15m, 1h, 1d")] = None,
+    agg: Aggregation = Aggregation.AVG,
+    limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = 10_000,
+) -> dict[str, list[dict[str, Any]]]:
+    """Raw points, or time-bucket aggregates when ``interval`` is given; ``[start, end)``."""
+    device = platform.catalog.device(principal.tenant, device_id)
+    end_ms = parse_time(end, now_ms() + 1, "end")
+    start_ms = parse_time(start, end_ms - _DAY_MS, "start")
+    wanted = parse_keys(keys)
+    if interval is None:
+        table = platform.store.query(principal.tenant, device.id, wanted, start_ms, end_ms, limit)
+    else:
+        step = parse_interval(interval)
+        table = platform.store.aggregate(
+            principal.tenant, device.id, wanted, start_ms, end_ms, step, agg
+        )
+    return series_json(table, wanted)
+
+
+@router.get("/{device_id}/latest")
+def latest(
+    device_id: str, platform: PlatformDep, principal: Caller, keys: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """The newest value of each key."""
+    device = platform.catalog.device(principal.tenant, device_id)
+    return latest_json(platform.store.latest(principal.tenant, device.id, parse_keys(keys)))
+
+
+@router.get("/{device_id}/keys")
+def keys(device_id: str, platform: PlatformDep, principal: Caller) -> list[str]:
+    """The telemetry keys the device has sent."""
+    device = platform.catalog.device(principal.tenant, device_id)
+    return platform.store.keys(principal.tenant, device.id)
+
+
+@router.get("/{device_id}/attributes")
+def attributes(
+    device_id: str, platform: PlatformDep, principal: Caller, scope: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """The device's attributes by scope (client, shared, server)."""
+    device = platform.catalog.device(principal.tenant, device_id)
+    return platform.catalog.attributes(principal.tenant, device.id, scope)
+
+
+@router.post("/{device_id}/attributes/{scope}")
+def set_attributes(
+    device_id: str, scope: str, body: dict[str, Any], platform: PlatformDep, principal: Operator
+) -> dict[str, dict[str, Any]]:
+    """Set shared or server attributes of the device."""
+    device = platform.catalog.device(principal.tenant, device_id)
+    platform.catalog.set_attributes(principal.tenant, device.id, scope, body)
+    return platform.catalog.attributes(principal.tenant, device.id, scope)

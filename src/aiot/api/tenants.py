@@ -1,0 +1,95 @@
+"""Tenants and their API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from aiot.api.deps import Caller, PlatformDep
+from aiot.domain import ApiKey, Principal, Role, Tenant
+from aiot.errors import Forbidden
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/tenants", tags=["tenants"])
+
+
+class TenantIn(BaseModel):
+    """A tenant to create."""
+
+    id: str = Field(description="lower-case slug, e.g. acme")
+    name: str | None = None
+
+
+class KeyIn(BaseModel):
+    """An API key to create."""
+
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = Role.VIEWER
+
+
+def _tenant_json(tenant: Tenant) -> dict[str, Any]:
+    return {"id": tenant.id, "name": tenant.name, "created_at": tenant.created_at.isoformat()}
+
+
+def _key_json(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "tenant": key.tenant,
+        "name": key.name,
+        "role": key.role.value,
+        "prefix": key.prefix,
+        "created_at": key.created_at.isoformat(),
+    }
+
+
+def _platform_admin(principal: Principal) -> None:
+    if not principal.platform_admin:
+        raise Forbidden("only the installation's admin key manages tenants")
+
+
+def _tenant_admin(principal: Principal, tenant: str) -> None:
+    if principal.platform_admin:
+        return
+    if principal.tenant != tenant or principal.role is not Role.ADMIN:
+        raise Forbidden("this needs an admin key of that tenant")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_tenant(body: TenantIn, platform: PlatformDep, principal: Caller) -> dict[str, Any]:
+    """Create a tenant (admin key only)."""
+    _platform_admin(principal)
+    return _tenant_json(platform.catalog.create_tenant(body.id, body.name))
+
+
+@router.get("")
+def list_tenants(platform: PlatformDep, principal: Caller) -> list[dict[str, Any]]:
+    """Every tenant (admin key only)."""
+    _platform_admin(principal)
+    return [_tenant_json(t) for t in platform.catalog.tenants()]
+
+
+@router.post("/{tenant_id}/keys", status_code=status.HTTP_201_CREATED)
+def create_key(
+    tenant_id: str, body: KeyIn, platform: PlatformDep, principal: Caller
+) -> dict[str, Any]:
+    """Create an API key for the tenant; its secret is in ``key`` and shown only now."""
+    _tenant_admin(principal, tenant_id)
+    key, secret = platform.catalog.create_key(tenant_id, body.name, body.role)
+    return {**_key_json(key), "key": secret}
+
+
+@router.get("/{tenant_id}/keys")
+def list_keys(tenant_id: str, platform: PlatformDep, principal: Caller) -> list[dict[str, Any]]:
+    """The tenant's keys, without secrets."""
+    _tenant_admin(principal, tenant_id)
+    return [_key_json(k) for k in platform.catalog.keys(tenant_id)]
+
+
+@router.delete("/{tenant_id}/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_key(tenant_id: str, key_id: str, platform: PlatformDep, principal: Caller) -> None:
+    """Revoke a key; it stops working at once."""
+    _tenant_admin(principal, tenant_id)
+    platform.catalog.revoke_key(tenant_id, key_id)

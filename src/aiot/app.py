@@ -1,0 +1,123 @@
+"""The composition root: builds the platform from one :class:`~aiot.settings.Settings`.
+
+>>> from aiot.settings import Settings
+>>> platform = Platform.build(Settings.model_validate({"data_dir": "/tmp/aiot-doc",
+...                                                   "store": {"backend": "memory"}}))
+>>> platform.catalog.find_tenant("default").id
+'default'
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiot.domain import Device, Principal, Role
+from aiot.errors import Forbidden, Unauthorized
+from aiot.ingest import Ingestor
+from aiot.settings import Settings
+from aiot.store.base import TelemetryStore
+from aiot.store.catalog import Catalog
+from aiot.store.duckdb import DuckDBStore
+from aiot.store.memory import MemoryStore
+
+__all__ = ["AdminKey", "Platform"]
+
+ADMIN_KEY_FILE = "admin.key"
+
+
+@dataclass(frozen=True)
+class AdminKey:
+    """The installation's admin key and whether this start created it."""
+
+    secret: str
+    created: bool
+    path: Path | None
+
+
+class Platform:
+    """Every stage of aiot, wired together; the API, UI and CLI talk only to this."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: TelemetryStore,
+        catalog: Catalog,
+        admin_key: AdminKey,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = catalog
+        self.admin_key = admin_key
+        self.ingest = Ingestor(store, catalog, settings.ingest)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Platform:
+        """Open (or create) the data folder, the store and the catalog."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = _store(settings)
+        url = settings.store.catalog_url
+        catalog = Catalog(url) if url else Catalog.embedded(settings.data_dir)
+        if catalog.find_tenant(settings.default_tenant) is None:
+            catalog.create_tenant(settings.default_tenant, "Default tenant")
+        return cls(settings, store, catalog, _admin_key(settings))
+
+    async def start(self) -> None:
+        """Start the background work (the ingest writer)."""
+        await self.ingest.start()
+
+    async def stop(self) -> None:
+        """Finish queued writes and stop background work."""
+        await self.ingest.stop()
+
+    def close(self) -> None:
+        """Release the store and the catalog."""
+        self.store.close()
+        self.catalog.close()
+
+    # who is calling
+
+    def principal(self, secret: str | None, tenant: str | None = None) -> Principal:
+        """The caller behind an API key; the admin key may name any tenant."""
+        if not secret:
+            raise Unauthorized("an API key is required: Authorization: Bearer <key>")
+        if secrets.compare_digest(secret, self.admin_key.secret):
+            chosen = tenant or self.settings.default_tenant
+            if self.catalog.find_tenant(chosen) is None:
+                raise Unauthorized(f"no tenant {chosen!r}")
+            return Principal(chosen, Role.ADMIN, platform_admin=True)
+        key = self.catalog.authenticate(secret)
+        if key is None:
+            raise Unauthorized("the API key is not valid")
+        if tenant is not None and tenant != key.tenant:
+            raise Forbidden("this key belongs to another tenant")
+        return Principal(key.tenant, key.role, key_id=key.id)
+
+    # operations that span stages
+
+    def delete_device(self, tenant: str, device_id: str) -> Device:
+        """Remove a device from the catalog and its telemetry from the store."""
+        device = self.catalog.delete_device(tenant, device_id)
+        self.store.delete_device(tenant, device.id)
+        return device
+
+
+def _store(settings: Settings) -> TelemetryStore:
+    if settings.store.backend == "memory":
+        return MemoryStore()
+    return DuckDBStore(settings.data_dir / "telemetry.duckdb")
+
+
+def _admin_key(settings: Settings) -> AdminKey:
+    if settings.admin_key is not None:
+        return AdminKey(settings.admin_key.get_secret_value(), created=False, path=None)
+    path = settings.data_dir / ADMIN_KEY_FILE
+    if path.exists():
+        return AdminKey(path.read_text().strip(), created=False, path=path)
+    secret = "aiot_admin_" + secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return AdminKey(secret, created=True, path=path)

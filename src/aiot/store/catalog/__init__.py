@@ -1,0 +1,11 @@
+"""The catalog: tenants, devices, API keys, attributes and the log of rejected messages.
+
+SQLAlchemy 2 over SQLite (embedded, one file under the data folder) or PostgreSQL; the
+schema is migrated by Alembic on open. Every method names its tenant.
+"""
+
+from __future__ import annotations
+
+from aiot.store.catalog.sql import Catalog, Rejection
+
+__all__ = ["Catalog", "Rejection"]

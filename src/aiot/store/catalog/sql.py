@@ -1,0 +1,386 @@
+"""The catalog over SQLAlchemy: every query is filtered by tenant."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, delete, event, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from aiot.domain import ApiKey, Device, Role, Tenant
+from aiot.errors import Conflict, InvalidInput, NotFound, StoreError
+from aiot.store.catalog.tables import (
+    ApiKeyRow,
+    AttributeRow,
+    DeviceRow,
+    RejectionRow,
+    TenantRow,
+)
+
+__all__ = ["Catalog", "Rejection"]
+
+_TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SCOPES = ("client", "shared", "server")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A refused device message, as listed to users."""
+
+    tenant: str
+    at: datetime
+    transport: str
+    device: str | None
+    reason: str
+    message: str
+    excerpt: str
+
+    def public(self) -> dict[str, Any]:
+        """The rejection as JSON."""
+        return {**self.__dict__, "at": self.at.isoformat()}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a key: keys are long random strings, so a fast hash is enough."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Catalog:
+    """Tenants, devices, keys, attributes and rejections in one SQL database."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            self._engine = _engine(url)
+            _migrate(self._engine)
+        except SQLAlchemyError as err:
+            raise StoreError(f"cannot open the catalog at {url}", str(err)) from err
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self._tokens: dict[str, Device] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def embedded(cls, data_dir: Path) -> Catalog:
+        """The SQLite catalog under ``data_dir``."""
+        return cls(f"sqlite:///{data_dir / 'catalog.sqlite'}")
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except IntegrityError as err:
+            raise Conflict("the record already exists", str(err.orig)) from err
+        except SQLAlchemyError as err:
+            raise StoreError("the catalog failed", str(err)) from err
+
+    # tenants
+
+    def create_tenant(self, tenant_id: str, name: str | None = None) -> Tenant:
+        """A new tenant; ids are lower-case slugs."""
+        if not _TENANT_ID.match(tenant_id):
+            raise InvalidInput(
+                "a tenant id is 1-63 lower-case letters, digits, '-' or '_'", tenant_id
+            )
+        if self.find_tenant(tenant_id) is not None:
+            raise Conflict(f"tenant {tenant_id!r} already exists")
+        row = TenantRow(id=tenant_id, name=name or tenant_id, created_at=_now())
+        with self._session() as s:
+            s.add(row)
+        return _tenant(row)
+
+    def find_tenant(self, tenant_id: str) -> Tenant | None:
+        """The tenant, or None."""
+        with self._session() as s:
+            row = s.get(TenantRow, tenant_id)
+            return _tenant(row) if row else None
+
+    def tenants(self) -> list[Tenant]:
+        """Every tenant, by id."""
+        with self._session() as s:
+            return [_tenant(r) for r in s.scalars(select(TenantRow).order_by(TenantRow.id))]
+
+    # devices
+
+    def create_device(
+        self, tenant: str, name: str, type: str = "default", labels: dict[str, str] | None = None
+    ) -> Device:
+        """A new device with a fresh access token; names are unique per tenant."""
+        if not name.strip():
+            raise InvalidInput("a device needs a name")
+        row = DeviceRow(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant,
+            name=name,
+            type=type,
+            labels=dict(labels or {}),
+            access_token=secrets.token_urlsafe(15),
+            created_at=_now(),
+        )
+        with self._session() as s:
+            if s.scalar(select(DeviceRow.id).filter_by(tenant_id=tenant, name=name)):
+                raise Conflict(f"a device named {name!r} already exists")
+            s.add(row)
+        return _device(row)
+
+    def devices(self, tenant: str, type: str | None = None) -> list[Device]:
+        """The tenant's devices, by name."""
+        query = select(DeviceRow).filter_by(tenant_id=tenant).order_by(DeviceRow.name)
+        if type is not None:
+            query = query.filter_by(type=type)
+        with self._session() as s:
+            return [_device(r) for r in s.scalars(query)]
+
+    def device(self, tenant: str, device_id: str) -> Device:
+        """One device of the tenant, by id or name; NotFound for any other tenant's."""
+        with self._session() as s:
+            row = s.scalar(select(DeviceRow).filter_by(tenant_id=tenant, id=device_id)) or s.scalar(
+                select(DeviceRow).filter_by(tenant_id=tenant, name=device_id)
+            )
+            if row is None:
+                raise NotFound(f"no device {device_id!r}")
+            return _device(row)
+
+    def delete_device(self, tenant: str, device_id: str) -> Device:
+        """Remove the device and its attributes; its token stops working at once."""
+        found = self.device(tenant, device_id)
+        with self._session() as s:
+            s.execute(delete(AttributeRow).filter_by(tenant_id=tenant, device_id=found.id))
+            s.execute(delete(DeviceRow).filter_by(tenant_id=tenant, id=found.id))
+        with self._lock:
+            self._tokens.pop(found.access_token, None)
+        return found
+
+    def device_by_token(self, token: str) -> Device | None:
+        """The device an access token belongs to (cached), or None."""
+        with self._lock:
+            cached = self._tokens.get(token)
+        if cached is not None:
+            return cached
+        with self._session() as s:
+            row = s.scalar(select(DeviceRow).filter_by(access_token=token))
+        if row is None:
+            return None
+        found = _device(row)
+        with self._lock:
+            self._tokens[token] = found
+        return found
+
+    def touch_devices(self, tenant: str, device_ids: Sequence[str], when: datetime) -> None:
+        """Record that the devices sent something at ``when``."""
+        with self._session() as s:
+            s.execute(
+                update(DeviceRow)
+                .where(DeviceRow.tenant_id == tenant, DeviceRow.id.in_(list(device_ids)))
+                .values(last_seen=when)
+            )
+
+    # API keys
+
+    def create_key(self, tenant: str, name: str, role: Role) -> tuple[ApiKey, str]:
+        """A new API key; the secret is returned once and only its hash is kept."""
+        if self.find_tenant(tenant) is None:
+            raise NotFound(f"no tenant {tenant!r}")
+        secret = "aiot_" + secrets.token_urlsafe(24)
+        row = ApiKeyRow(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant,
+            name=name,
+            role=role.value,
+            prefix=secret[:9],
+            secret_hash=hash_secret(secret),
+            created_at=_now(),
+        )
+        with self._session() as s:
+            s.add(row)
+        return _key(row), secret
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        """The key whose secret this is, or None."""
+        digest = hash_secret(secret)
+        with self._session() as s:
+            row = s.scalar(select(ApiKeyRow).filter_by(secret_hash=digest))
+        if row is None or not hmac.compare_digest(row.secret_hash, digest):
+            return None
+        return _key(row)
+
+    def keys(self, tenant: str) -> list[ApiKey]:
+        """The tenant's keys (never their secrets)."""
+        with self._session() as s:
+            rows = s.scalars(select(ApiKeyRow).filter_by(tenant_id=tenant).order_by(ApiKeyRow.name))
+            return [_key(r) for r in rows]
+
+    def revoke_key(self, tenant: str, key_id: str) -> None:
+        """Delete a key of the tenant."""
+        with self._session() as s:
+            gone = s.execute(delete(ApiKeyRow).filter_by(tenant_id=tenant, id=key_id))
+            if not getattr(gone, "rowcount", 0):
+                raise NotFound(f"no key {key_id!r}")
+
+    # attributes
+
+    def set_attributes(
+        self, tenant: str, device_id: str, scope: str, values: dict[str, Any]
+    ) -> None:
+        """Insert or update attributes of one scope."""
+        if scope not in SCOPES:
+            raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}", scope)
+        now = _now()
+        with self._session() as s:
+            for key, value in values.items():
+                s.merge(
+                    AttributeRow(
+                        tenant_id=tenant,
+                        device_id=device_id,
+                        scope=scope,
+                        key=key,
+                        value=value,
+                        updated_at=now,
+                    )
+                )
+
+    def attributes(
+        self, tenant: str, device_id: str, scope: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Attributes by scope, then key."""
+        query = select(AttributeRow).filter_by(tenant_id=tenant, device_id=device_id)
+        if scope is not None:
+            query = query.filter_by(scope=scope)
+        found: dict[str, dict[str, Any]] = {}
+        with self._session() as s:
+            for row in s.scalars(query.order_by(AttributeRow.key)):
+                found.setdefault(row.scope, {})[row.key] = row.value
+        return found
+
+    # rejections
+
+    def record_rejections(self, rejections: Sequence[Rejection], keep: int) -> None:
+        """Append refused messages to the log, keeping the newest ``keep`` per tenant."""
+        with self._session() as s:
+            s.add_all(
+                RejectionRow(
+                    tenant_id=r.tenant,
+                    at=r.at,
+                    transport=r.transport,
+                    device_id=r.device,
+                    reason=r.reason,
+                    message=r.message,
+                    excerpt=r.excerpt,
+                )
+                for r in rejections
+            )
+            s.flush()
+            for tenant in {r.tenant for r in rejections}:
+                _trim(s, tenant, keep)
+
+    def rejections(
+        self, tenant: str, limit: int = 100, reason: str | None = None
+    ) -> list[Rejection]:
+        """The newest rejected messages of the tenant, newest first."""
+        query = select(RejectionRow).filter_by(tenant_id=tenant)
+        if reason is not None:
+            query = query.filter_by(reason=reason)
+        with self._session() as s:
+            rows = s.scalars(query.order_by(RejectionRow.id.desc()).limit(limit))
+            return [_rejection(r) for r in rows]
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._engine.dispose()
+
+
+def _trim(s: Session, tenant: str, keep: int) -> None:
+    cutoff = s.scalar(
+        select(RejectionRow.id)
+        .filter_by(tenant_id=tenant)
+        .order_by(RejectionRow.id.desc())
+        .offset(keep)
+        .limit(1)
+    )
+    if cutoff is not None:
+        s.execute(delete(RejectionRow).filter_by(tenant_id=tenant).where(RejectionRow.id <= cutoff))
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _migrate(engine: Engine) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _tenant(row: TenantRow) -> Tenant:
+    return Tenant(id=row.id, name=row.name, created_at=_utc(row.created_at) or _now())
+
+
+def _device(row: DeviceRow) -> Device:
+    return Device(
+        id=row.id,
+        tenant=row.tenant_id,
+        name=row.name,
+        type=row.type,
+        access_token=row.access_token,
+        created_at=_utc(row.created_at) or _now(),
+        labels=dict(row.labels),
+        last_seen=_utc(row.last_seen),
+    )
+
+
+def _key(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        tenant=row.tenant_id,
+        name=row.name,
+        role=Role(row.role),
+        prefix=row.prefix,
+        created_at=_utc(row.created_at) or _now(),
+    )
+
+
+def _rejection(row: RejectionRow) -> Rejection:
+    return Rejection(
+        tenant=row.tenant_id,
+        at=_utc(row.at) or _now(),
+        transport=row.transport,
+        device=row.device_id,
+        reason=row.reason,
+        message=row.message,
+        excerpt=row.excerpt,
+    )
