@@ -62,7 +62,8 @@ class DuckDBStore:
             self._con = ddb.connect(str(path))
             self._con.execute(_SCHEMA)
         except ddb.Error as err:
-            raise StoreError(f"cannot open the telemetry store at {path}", str(err)) from err
+            hint = " (is another aiot using this data folder?)" if "lock" in str(err) else ""
+            raise StoreError(f"cannot open the telemetry store at {path}{hint}", str(err)) from err
         self._lock = threading.Lock()
 
     @contextmanager

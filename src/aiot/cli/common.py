@@ -1,0 +1,80 @@
+"""What every client command shares: reaching the server, printing, failing in one line."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from aiot.client import Client
+from aiot.errors import AiotError
+
+__all__ = ["Connection", "console", "fail", "print_json", "reporting", "client_from"]
+
+console = Console()
+errors = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the running aiot is and which key to use."""
+
+    url: str
+    api_key: str | None
+    tenant: str | None
+    data_dir: Path
+
+    def key(self) -> str | None:
+        """The key given, else the local admin key under the data folder."""
+        if self.api_key:
+            return self.api_key
+        local = self.data_dir / "admin.key"
+        return local.read_text().strip() if local.exists() else None
+
+
+def client_from(ctx: typer.Context) -> Client:
+    """A client for the connection set by the global options."""
+    conn: Connection = ctx.obj
+    return Client(conn.url, conn.key(), tenant=conn.tenant)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one clear line on stderr; return the exit to raise."""
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def reporting() -> Iterator[None]:
+    """Turn aiot errors into one line on stderr and a non-zero exit."""
+    try:
+        yield
+    except AiotError as err:
+        raise fail(f"{err.message} [{err.code}]") from None
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, for scripts."""
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def command(fn: Callable[..., None]) -> Callable[..., None]:
+    """Run ``fn`` inside :func:`reporting` (keeps Typer's signature)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        with reporting():
+            fn(*args, **kwargs)
+
+    return wrapper
+
+
+__all__ += ["command"]

@@ -1,0 +1,135 @@
+"""Commands over a running aiot: tenants, devices, telemetry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from aiot.cli.common import client_from, command, console, fail, print_json
+
+__all__ = ["devices", "telemetry", "tenants"]
+
+tenants = typer.Typer(help="Tenants and their API keys (admin key).", no_args_is_help=True)
+devices = typer.Typer(help="Devices of the tenant.", no_args_is_help=True)
+telemetry = typer.Typer(help="Read stored telemetry.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+@tenants.command("list")
+@command
+def tenants_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List tenants."""
+    found = client_from(ctx).tenants()
+    if as_json:
+        return print_json(found)
+    _table("tenants", ["id", "name", "created"], [[t["id"], t["name"], t["created_at"]] for t in found])
+
+
+@tenants.command("add")
+@command
+def tenants_add(ctx: typer.Context, tenant_id: str, name: str | None = None) -> None:
+    """Create a tenant."""
+    created = client_from(ctx).create_tenant(tenant_id, name)
+    console.print(f"tenant [bold]{created['id']}[/] created")
+
+
+@tenants.command("key")
+@command
+def tenants_key(
+    ctx: typer.Context,
+    tenant_id: str,
+    name: Annotated[str, typer.Option(help="what the key is for")] = "cli",
+    role: Annotated[str, typer.Option(help="admin, operator or viewer")] = "operator",
+) -> None:
+    """Create an API key for a tenant; the secret is printed once."""
+    key = client_from(ctx).create_key(tenant_id, name, role)
+    console.print(f"{key['role']} key for tenant {key['tenant']} (shown once):")
+    typer.echo(key["key"])
+
+
+@devices.command("add")
+@command
+def devices_add(
+    ctx: typer.Context,
+    name: str,
+    type: Annotated[str, typer.Option(help="device type, e.g. pump")] = "default",
+    label: Annotated[list[str] | None, typer.Option(help="k=v, repeatable")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a device and print its id and access token."""
+    labels = dict(_pair(text) for text in label or [])
+    created = client_from(ctx).create_device(name, type, labels)
+    if as_json:
+        return print_json(created)
+    console.print(f"device [bold]{created['name']}[/] created")
+    console.print(f"  id            {created['id']}")
+    console.print(f"  access token  {created['access_token']}")
+
+
+def _pair(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise fail(f"a label is key=value, got {text!r}")
+    key, value = text.split("=", 1)
+    return key, value
+
+
+@devices.command("list")
+@command
+def devices_list(
+    ctx: typer.Context,
+    type: Annotated[str | None, typer.Option(help="only this type")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List devices."""
+    found = client_from(ctx).devices(type)
+    if as_json:
+        return print_json(found)
+    rows = [[d["name"], d["type"], d["id"], d["access_token"], d["last_seen"]] for d in found]
+    _table("devices", ["name", "type", "id", "access token", "last seen"], rows)
+
+
+@devices.command("remove")
+@command
+def devices_remove(ctx: typer.Context, device: str) -> None:
+    """Delete a device (by id or name) and its telemetry."""
+    client_from(ctx).delete_device(device)
+    console.print(f"device {device} removed")
+
+
+@telemetry.command("query")
+@command
+def telemetry_query(
+    ctx: typer.Context,
+    device: Annotated[str, typer.Argument(help="device id or name")],
+    keys: Annotated[str | None, typer.Option(help="comma-separated keys")] = None,
+    start: Annotated[str | None, typer.Option(help="ISO-8601 or epoch ms; default end-1d")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO-8601 or epoch ms; default now")] = None,
+    interval: Annotated[str | None, typer.Option(help="bucket, e.g. 15m, 1h")] = None,
+    agg: Annotated[str, typer.Option(help="avg, min, max, sum, count, last")] = "avg",
+    limit: Annotated[int, typer.Option(help="raw points at most")] = 10_000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a device's telemetry: raw points, or aggregates with --interval."""
+    wanted = keys.split(",") if keys else None
+    found = client_from(ctx).telemetry(device, wanted, start, end, interval, agg, limit)
+    if as_json:
+        return print_json(found)
+    rows = [[key, _when(p["ts"]), p["value"]] for key, points in found.items() for p in points]
+    _table(f"{device} {agg if interval else 'raw'}", ["key", "time (UTC)", "value"], rows)
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")

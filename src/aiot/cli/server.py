@@ -1,0 +1,83 @@
+"""``aiot up``: the platform in one process, serving the REST and device APIs."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from aiot import __version__
+from aiot.api import create_app
+from aiot.app import Platform
+from aiot.cli.common import console, fail, reporting
+from aiot.settings import Settings
+
+__all__ = ["serve", "up"]
+
+PortOpt = Annotated[int | None, typer.Option("--http-port", help="HTTP port [default: 8080]")]
+DirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="data folder [default: ./aiot-data]")
+]
+HostOpt = Annotated[
+    str | None, typer.Option("--host", help="address to listen on [default: 127.0.0.1]")
+]
+
+
+def settings_from(http_port: int | None, data_dir: Path | None, host: str | None) -> Settings:
+    """Settings from the environment, with the flags given on the command line on top."""
+    flags: dict[str, Any] = {"http_port": http_port, "data_dir": data_dir, "http_host": host}
+    return Settings(**{k: v for k, v in flags.items() if v is not None})
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise fail(f"cannot listen on {host}:{port}: {err.strerror}") from None
+    return sock
+
+
+def _banner(platform: Platform, sock: socket.socket) -> None:
+    host, port = sock.getsockname()[:2]
+    base = f"http://{host}:{port}"
+    console.print(f"[bold green]aiot {__version__} is up[/]")
+    console.print(f"  REST API      {base}/api")
+    console.print(f"  API docs      {base}/docs")
+    console.print(f"  device API    {base}/api/v1/<access-token>/telemetry")
+    console.print(f"  data folder   {platform.settings.data_dir.resolve()}")
+    key = platform.admin_key
+    if key.created:
+        console.print(f"  admin key     [bold]{key.secret}[/]  (shown once; saved to {key.path})")
+    elif key.path is not None:
+        console.print(f"  admin key     in {key.path}")
+    else:
+        console.print("  admin key     from AIOT_ADMIN_KEY")
+    console.print("Press Ctrl+C to stop.", style="dim")
+
+
+def serve(platform: Platform, on_start: Any = None) -> None:
+    """Serve ``platform`` until interrupted."""
+    settings = platform.settings
+    sock = _listen(settings.http_host, settings.http_port)
+    app = create_app(platform)
+    if on_start is not None:
+        app.router.on_startup.append(on_start)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    _banner(platform, sock)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        platform.close()
+
+
+def up(http_port: PortOpt = None, data_dir: DirOpt = None, host: HostOpt = None) -> None:
+    """Run aiot: the REST API, the device API and the embedded store, in one process."""
+    with reporting():
+        platform = Platform.build(settings_from(http_port, data_dir, host))
+    serve(platform)
