@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from aiot import __version__
+from aiot.cli.common import Connection
+from aiot.cli.resources import devices, telemetry, tenants
+from aiot.cli.server import up
+from aiot.settings import ClientSettings
 
 __all__ = ["app", "run"]
 
@@ -13,12 +19,23 @@ app = typer.Typer(
     help="aiot: connect devices, store telemetry, run AI on live streams.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
 
 
 @app.callback()
-def main() -> None:
+def main(
+    ctx: typer.Context,
+    url: Annotated[str | None, typer.Option(help="a running aiot (env AIOT_URL)")] = None,
+    key: Annotated[
+        str | None, typer.Option(help="API key (env AIOT_API_KEY; else aiot-data/admin.key)")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="tenant to act in (admin key)")] = None,
+) -> None:
     """aiot: connect devices, store telemetry, run AI on live streams."""
+    defaults = ClientSettings()
+    secret = defaults.api_key.get_secret_value() if defaults.api_key else None
+    ctx.obj = Connection(url or defaults.url, key or secret, tenant, defaults.data_dir)
 
 
 @app.command()
@@ -27,6 +44,14 @@ def version() -> None:
     typer.echo(__version__)
 
 
+app.command()(up)
+app.add_typer(tenants, name="tenants")
+app.add_typer(devices, name="devices")
+app.add_typer(telemetry, name="telemetry")
+
+
 def run() -> None:
     """Run the command line (the ``aiot`` console script)."""
     app()
+
+
