@@ -10,6 +10,7 @@ from aiot import __version__
 from aiot.cli.common import Connection
 from aiot.cli.resources import devices, telemetry, tenants
 from aiot.cli.server import up
+from aiot.cli.simulate import simulate
 from aiot.settings import ClientSettings
 
 __all__ = ["app", "run"]
@@ -48,6 +49,7 @@ app.command()(up)
 app.add_typer(tenants, name="tenants")
 app.add_typer(devices, name="devices")
 app.add_typer(telemetry, name="telemetry")
+app.command("simulate")(simulate)
 
 
 def run() -> None:
