@@ -31,7 +31,9 @@ def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def platform_factory(settings_factory: Callable[..., Settings]) -> Iterator[Callable[..., Platform]]:
+def platform_factory(
+    settings_factory: Callable[..., Settings],
+) -> Iterator[Callable[..., Platform]]:
     """Platforms over the embedded defaults, closed after the test."""
     built: list[Platform] = []
 

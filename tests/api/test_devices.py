@@ -40,8 +40,16 @@ def test_posted_telemetry_reads_back_raw_and_aggregated(api_client: TestClient) 
     url = f"/api/devices/{dev['id']}/telemetry"
     raw = api_client.get(url, params={"keys": "temp", "start": 0, "end": 10_000}).json()
     assert [p["value"] for p in raw["temp"]] == [float(i) for i in range(10)]
-    agg = api_client.get(url, params={"keys": "temp", "start": "1970-01-01T00:00:00Z",
-                                      "end": 120_000, "interval": "1m", "agg": "max"}).json()
+    agg = api_client.get(
+        url,
+        params={
+            "keys": "temp",
+            "start": "1970-01-01T00:00:00Z",
+            "end": 120_000,
+            "interval": "1m",
+            "agg": "max",
+        },
+    ).json()
     assert agg["temp"] == [{"ts": 0, "value": 59.0}, {"ts": 60_000, "value": 119.0}]
     latest = api_client.get(f"/api/devices/{dev['id']}/latest").json()
     assert latest["state"] == {"ts": 119_000, "value": "ok"}
@@ -80,7 +88,9 @@ def test_oversize_payload_is_413_and_counted(platform_factory: Callable[..., Pla
 def test_attributes_from_device_and_user(api_client: TestClient) -> None:
     dev = _device(api_client)
     token = dev["access_token"]
-    assert api_client.post(f"/api/v1/{token}/attributes", content=b'{"fw": "1.2"}').status_code == 200
+    assert (
+        api_client.post(f"/api/v1/{token}/attributes", content=b'{"fw": "1.2"}').status_code == 200
+    )
     shared = api_client.post(f"/api/devices/{dev['id']}/attributes/shared", json={"period": 10})
     assert shared.status_code == 200
     got = api_client.get(f"/api/v1/{token}/attributes", params={"sharedKeys": "period"}).json()
@@ -100,6 +110,8 @@ def test_query_parameters_are_checked(api_client: TestClient) -> None:
 def test_retention_deletes_old_points(api_client: TestClient) -> None:
     dev = _device(api_client)
     _send(api_client, dev["access_token"], [{"ts": t, "values": {"v": 1}} for t in (1, 2, 3)])
-    assert api_client.post("/api/telemetry/retention", json={"before": "3"}).json() == {"deleted": 2}
+    assert api_client.post("/api/telemetry/retention", json={"before": "3"}).json() == {
+        "deleted": 2
+    }
     kept = api_client.get(f"/api/devices/{dev['id']}/telemetry", params={"start": 0}).json()
     assert [p["ts"] for p in kept["v"]] == [3]

@@ -38,7 +38,10 @@ def test_tenant_key_sees_only_its_tenant(api_client: TestClient) -> None:
         assert hidden.status_code == 404, path
     assert api_client.delete(f"/api/devices/{theirs['id']}", headers=acme).status_code == 404
     assert api_client.get("/api/tenants", headers=acme).status_code == 403
-    assert api_client.post("/api/tenants/default/keys", json={"name": "x"}, headers=acme).status_code == 403
+    assert (
+        api_client.post("/api/tenants/default/keys", json={"name": "x"}, headers=acme).status_code
+        == 403
+    )
 
 
 def test_admin_key_acts_in_a_named_tenant(api_client: TestClient) -> None:
@@ -59,11 +62,18 @@ def test_roles_limit_what_a_key_does(api_client: TestClient) -> None:
     assert made.status_code == 201 and made.json()["access_token"]
     listed = api_client.get("/api/devices", headers=viewer).json()
     assert listed[0]["name"] == "x" and listed[0]["access_token"] is None
-    assert api_client.post("/api/tenants/default/keys", json={"name": "k"}, headers=operator).status_code == 403
+    assert (
+        api_client.post(
+            "/api/tenants/default/keys", json={"name": "k"}, headers=operator
+        ).status_code
+        == 403
+    )
 
 
 def test_keys_are_shown_once_and_can_be_revoked(api_client: TestClient) -> None:
-    made = api_client.post("/api/tenants/default/keys", json={"name": "ci", "role": "viewer"}).json()
+    made = api_client.post(
+        "/api/tenants/default/keys", json={"name": "ci", "role": "viewer"}
+    ).json()
     listed = api_client.get("/api/tenants/default/keys").json()
     assert [k["name"] for k in listed] == ["ci"] and "key" not in listed[0]
     headers = {"Authorization": f"Bearer {made['key']}"}

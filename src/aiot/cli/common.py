@@ -17,7 +17,7 @@ from rich.markup import escape
 from aiot.client import Client
 from aiot.errors import AiotError
 
-__all__ = ["Connection", "console", "fail", "print_json", "reporting", "client_from"]
+__all__ = ["Connection", "client_from", "console", "fail", "print_json", "reporting"]
 
 console = Console()
 errors = Console(stderr=True)

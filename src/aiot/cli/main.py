@@ -55,5 +55,3 @@ app.command("simulate")(simulate)
 def run() -> None:
     """Run the command line (the ``aiot`` console script)."""
     app()
-
-

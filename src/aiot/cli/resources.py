@@ -35,7 +35,9 @@ def tenants_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     found = client_from(ctx).tenants()
     if as_json:
         return print_json(found)
-    _table("tenants", ["id", "name", "created"], [[t["id"], t["name"], t["created_at"]] for t in found])
+    _table(
+        "tenants", ["id", "name", "created"], [[t["id"], t["name"], t["created_at"]] for t in found]
+    )
 
 
 @tenants.command("add")
