@@ -131,6 +131,7 @@ class BaseDetector(abc.ABC):
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     multivariate: ClassVar[bool] = False
+    bounded: ClassVar[bool] = False
 
     @abc.abstractmethod
     def _learn(self, x: Array) -> None:

@@ -21,6 +21,12 @@ ENTRY_POINT_GROUP = "aiot.models"
 
 BUILTINS: dict[str, str] = {
     "zscore": "aiot.models.zscore:RobustZScore",
+    "holt": "aiot.models.holt:HoltWinters",
+    "discord": "aiot.models.discord:MatrixProfileDiscord",
+    "hst": "aiot.models.hst:HalfSpaceTrees",
+    "pca": "aiot.models.pca:PcaT2Spe",
+    "iforest": "aiot.models.iforest:WindowIsolationForest",
+    "ensemble": "aiot.models.ensemble:MultiScaleEnsemble",
 }
 
 

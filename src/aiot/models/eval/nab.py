@@ -15,12 +15,15 @@ import csv
 import json
 import math
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from aiot.models import registry
 from aiot.models.base import Array
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "load_corpus",
     "load_profiles",
     "read_detector_results",
+    "run_detector",
     "score_corpus",
 ]
 
@@ -106,7 +110,7 @@ def probation_length(n: int) -> int:
 
 def sweep_file(
     n: int, windows: tuple[tuple[int, int], ...], cost: dict[str, float]
-) -> tuple[Array, Array]:
+) -> tuple[Array, npt.NDArray[np.int64]]:
     """Per row: what a detection there earns, and its window (-1 none, -2 probation)."""
     idx = np.arange(n, dtype=np.float64)
     sweep = np.full(n, -1.0 * cost["fpWeight"])
@@ -232,3 +236,36 @@ def load_profiles(root: Path) -> dict[str, dict[str, float]]:
         return PROFILES
     raw = json.loads(path.read_text())
     return {name: {k: float(v) for k, v in p["CostMatrix"].items()} for name, p in raw.items()}
+
+
+def unit_scores(scores: Array, bounded: bool) -> Array:
+    """Scores on [0, 1], as NAB's threshold search expects (``s / (1 + s)`` when unbounded)."""
+    if bounded:
+        return np.clip(scores, 0.0, 1.0)
+    positive = np.maximum(scores, 0.0)
+    return positive / (1.0 + positive)
+
+
+def run_file(name: str, params: dict[str, Any], values: Array) -> Array:
+    """Stream one series through a fresh detector (score, then learn, each point)."""
+    model = registry.create(name, **params)
+    return unit_scores(model.score_learn_many(values), getattr(model, "bounded", False))
+
+
+def run_detector(
+    files: list[NabFile],
+    name: str,
+    params: dict[str, Any] | None = None,
+    workers: int = 1,
+    on_done: Callable[[str], None] | None = None,
+) -> dict[str, Array]:
+    """Scores of a registered detector on every file, one fresh model per file."""
+    params = params or {}
+    out: dict[str, Array] = {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_file, name, params, f.values): f.name for f in files}
+        for future in as_completed(futures):
+            out[futures[future]] = future.result()
+            if on_done is not None:
+                on_done(futures[future])
+    return out
