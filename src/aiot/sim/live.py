@@ -1,8 +1,9 @@
 """Pacing: a simulator or fleet played against the wall clock, at real time or any factor.
 
-The simulated clock runs ``speed`` times as fast as the wall clock from ``start_ms`` (default:
-now). Each step yields everything the simulated clock has passed since the last step, at
-least one grid step at a time, so a start in the past catches up at once and then goes live.
+The simulated clock reads ``start_ms`` (default: now) when the stream begins and then runs
+``speed`` times as fast as the wall clock. Each step yields everything the simulated clock has
+passed since the last step, at least one grid step at a time. ``backfill_ms`` of history
+before ``start_ms`` comes at once, so a dashboard has something to show from the first second.
 The wall clock and the sleep are injected, so tests run without waiting.
 
 >>> from aiot.sim.fleet import mixed_fleet
@@ -42,11 +43,16 @@ class Pacer:
     """Which simulated window is due now, and how long to wait for the next one."""
 
     def __init__(
-        self, start_ms: int, speed: float, step_ms: int, clock: Callable[[], float]
+        self,
+        start_ms: int,
+        speed: float,
+        step_ms: int,
+        clock: Callable[[], float],
+        backfill_ms: int = 0,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
-        self.t = start_ms
+        self.t = start_ms - backfill_ms
         self.speed = speed
         self.step_ms = step_ms
         self.clock = clock
@@ -75,11 +81,12 @@ def realtime(
     start_ms: int | None = None,
     until_ms: int | None = None,
     speed: float = 1.0,
+    backfill_ms: int = 0,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[Batch]:
     """Batches of ``source`` as the simulated clock passes them; endless without ``until_ms``."""
-    pacer = Pacer(_start(start_ms, clock), speed, source.interval_ms, clock)
+    pacer = Pacer(_start(start_ms, clock), speed, source.interval_ms, clock, backfill_ms)
     while until_ms is None or pacer.t < until_ms:
         due = pacer.due(until_ms)
         if isinstance(due, float):
@@ -94,10 +101,11 @@ async def arealtime(
     start_ms: int | None = None,
     until_ms: int | None = None,
     speed: float = 1.0,
+    backfill_ms: int = 0,
     clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[Batch]:
     """:func:`realtime` for an event loop: waits with ``asyncio.sleep``."""
-    pacer = Pacer(_start(start_ms, clock), speed, source.interval_ms, clock)
+    pacer = Pacer(_start(start_ms, clock), speed, source.interval_ms, clock, backfill_ms)
     while until_ms is None or pacer.t < until_ms:
         due = pacer.due(until_ms)
         if isinstance(due, float):

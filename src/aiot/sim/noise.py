@@ -4,6 +4,7 @@
   pressure). Sampled exactly on the grid as the AR(1) recursion
   ``x[k] = a x[k-1] + sigma sqrt(1 - a^2) e[k]`` with ``a = exp(-dt / tau)``, ``e ~ N(0, 1)``,
   whose stationary standard deviation is ``sigma``.
+* :class:`Sensors`: white measurement noise, drawn time-major so chunking cannot change it.
 * :class:`FirstOrderLag`: the response ``tau dy/dt = u - y`` of a sensor, a wellbore or a
   pipeline to a changing steady state, discretised with a zero-order hold on ``u``:
   ``y[k] = a y[k-1] + (1 - a) u[k]``.
@@ -19,7 +20,7 @@ from scipy.signal import lfilter
 
 from aiot.sim.faults import Floats
 
-__all__ = ["FirstOrderLag", "OrnsteinUhlenbeck", "white"]
+__all__ = ["FirstOrderLag", "OrnsteinUhlenbeck", "Sensors"]
 
 
 class OrnsteinUhlenbeck:
@@ -56,6 +57,15 @@ class FirstOrderLag:
         return np.asarray(y, dtype=np.float64)
 
 
-def white(rng: np.random.Generator, sigma: float, shape: tuple[int, int]) -> Floats:
-    """Gaussian measurement noise of standard deviation ``sigma``."""
-    return sigma * rng.standard_normal(shape)
+class Sensors:
+    """Unit Gaussian measurement noise for ``n_keys`` transmitters, drawn time-major."""
+
+    def __init__(self, rng: np.random.Generator, n_keys: int, scale: float = 1.0) -> None:
+        self.rng = rng
+        self.n_keys = n_keys
+        self.scale = scale
+
+    def sample(self, n_t: int, n_devices: int) -> Floats:
+        """Noise of shape (key, time, device); drawn time-first so chunking cannot change it."""
+        e = self.rng.standard_normal((n_t, self.n_keys, n_devices))
+        return np.asarray(self.scale * e.transpose(1, 0, 2), dtype=np.float64)

@@ -38,7 +38,7 @@ import numpy as np
 
 from aiot.sim.base import GridSimulator
 from aiot.sim.faults import FaultType, Floats
-from aiot.sim.noise import FirstOrderLag, OrnsteinUhlenbeck, white
+from aiot.sim.noise import FirstOrderLag, OrnsteinUhlenbeck, Sensors
 
 __all__ = ["OilWellSimulator"]
 
@@ -98,12 +98,12 @@ class OilWellSimulator(GridSimulator):
 
     def _init_state(self, seq: np.random.SeedSequence) -> None:
         n, dt = len(self.devices), self.dt_s
-        drive, meas = (np.random.default_rng(s) for s in seq.spawn(2))
-        self._sep = OrnsteinUhlenbeck(drive, 0.3, 1800.0, dt, n)
-        self._prod = OrnsteinUhlenbeck(drive, 0.01, 6 * HOUR, dt, n)
-        self._wc = OrnsteinUhlenbeck(drive, 0.005, 12 * HOUR, dt, n)
-        self._unstable = OrnsteinUhlenbeck(drive, 1.0, 300.0, dt, n)
-        self._meas = meas
+        sep, prod, wc, unstable, meas = (np.random.default_rng(s) for s in seq.spawn(5))
+        self._sep = OrnsteinUhlenbeck(sep, 0.3, 1800.0, dt, n)
+        self._prod = OrnsteinUhlenbeck(prod, 0.01, 6 * HOUR, dt, n)
+        self._wc = OrnsteinUhlenbeck(wc, 0.005, 12 * HOUR, dt, n)
+        self._unstable = OrnsteinUhlenbeck(unstable, 1.0, 300.0, dt, n)
+        self._meas = Sensors(meas, 8, self.noise)
         p, t = self._steady(np.ones(n), self.wc0, np.full(n, P_SEP), self.u0, np.ones((3, n)))
         self._lag_pdg = FirstOrderLag(p[0], 1800.0, dt)
         self._lag_p = FirstOrderLag(np.concatenate(p[1:]), 180.0, dt)
@@ -172,16 +172,16 @@ class OilWellSimulator(GridSimulator):
 
     def _readings(self, p: list[Floats], temps: Floats, wc: Floats, u: Floats) -> list[Floats]:
         p_pdg, p_tpt, p_mon, q = p
-        n, s, rng = len(self.devices), self.noise, self._meas
-        shape = q.shape
+        n = len(self.devices)
+        e = 0.05 * self._meas.sample(len(q), n)  # 0.05 bar, 0.05 °C
         return [
-            p_pdg + white(rng, 0.05 * s, shape),
-            temps[:, :n] + white(rng, 0.05 * s, shape),
-            p_tpt + white(rng, 0.05 * s, shape),
-            temps[:, n : 2 * n] + white(rng, 0.05 * s, shape),
-            p_mon + white(rng, 0.05 * s, shape),
-            temps[:, 2 * n :] + white(rng, 0.05 * s, shape),
-            np.broadcast_to(100.0 * self.u0, shape).copy(),
-            np.maximum(q * (1.0 + white(rng, 0.01 * s, shape)), 0.0),
-            np.clip(100.0 * wc + white(rng, 0.3 * s, shape), 0.0, 100.0),
+            p_pdg + e[0],
+            temps[:, :n] + e[1],
+            p_tpt + e[2],
+            temps[:, n : 2 * n] + e[3],
+            p_mon + e[4],
+            temps[:, 2 * n :] + e[5],
+            np.broadcast_to(100.0 * self.u0, q.shape).copy(),
+            np.maximum(q * (1.0 + 0.2 * e[6]), 0.0),  # 1 %
+            np.clip(100.0 * wc + 6.0 * e[7], 0.0, 100.0),  # 0.3 points
         ]

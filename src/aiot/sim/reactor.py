@@ -39,7 +39,7 @@ import numpy as np
 
 from aiot.sim.base import GridSimulator
 from aiot.sim.faults import FaultType, Floats
-from aiot.sim.noise import FirstOrderLag, OrnsteinUhlenbeck, white
+from aiot.sim.noise import FirstOrderLag, OrnsteinUhlenbeck, Sensors
 
 __all__ = ["ReactorSimulator"]
 
@@ -96,11 +96,11 @@ class ReactorSimulator(GridSimulator):
 
     def _init_state(self, seq: np.random.SeedSequence) -> None:
         n, dt = len(self.devices), self.dt_s
-        drive, meas = (np.random.default_rng(s) for s in seq.spawn(2))
-        self._feed = OrnsteinUhlenbeck(drive, 0.03, 2 * HOUR, dt, n)
-        self._conc = OrnsteinUhlenbeck(drive, 0.015, 4 * HOUR, dt, n)
-        self._temps = OrnsteinUhlenbeck(drive, 1.0, HOUR, dt, 2 * n)
-        self._meas = meas
+        feed, conc, temps, meas = (np.random.default_rng(s) for s in seq.spawn(4))
+        self._feed = OrnsteinUhlenbeck(feed, 0.03, 2 * HOUR, dt, n)
+        self._conc = OrnsteinUhlenbeck(conc, 0.015, 4 * HOUR, dt, n)
+        self._temps = OrnsteinUhlenbeck(temps, 1.0, HOUR, dt, 2 * n)
+        self._meas = Sensors(meas, 8, self.noise)
         ca, t, tj, fc = self._steady
         self.state = np.stack([ca, t, tj, fc])
         self._frozen: dict[tuple[int, int], float] = {}
@@ -176,17 +176,16 @@ class ReactorSimulator(GridSimulator):
     def _readings(self, ts: np.ndarray, states: Floats, *inputs: Floats) -> list[Floats]:
         flow, conc, t_feed, t_cool = inputs
         ca, t, tj, fc = (states[:, j] for j in range(4))
-        shape, s = t.shape, self.noise
-        rng = self._meas
+        e = self._meas.sample(len(ts), len(self.devices))
         q = [
-            np.maximum(flow * 3600 + white(rng, 0.2 * s, shape), 0.0),
-            conc + white(rng, 0.01 * s, shape),
-            t_feed - C0 + white(rng, 0.1 * s, shape),
-            self._transmitter(ts, t - C0 + white(rng, 0.1 * s, shape)),
-            tj - C0 + white(rng, 0.1 * s, shape),
-            np.maximum(fc * 3600 + white(rng, 0.2 * s, shape), 0.0),
-            t_cool - C0 + white(rng, 0.1 * s, shape),
-            np.maximum(ca + white(rng, 0.01 * s, shape), 0.0),
+            np.maximum(flow * 3600 + 0.2 * e[0], 0.0),
+            conc + 0.01 * e[1],
+            t_feed - C0 + 0.1 * e[2],
+            self._transmitter(ts, t - C0 + 0.1 * e[3]),
+            tj - C0 + 0.1 * e[4],
+            np.maximum(fc * 3600 + 0.2 * e[5], 0.0),
+            t_cool - C0 + 0.1 * e[6],
+            np.maximum(ca + 0.01 * e[7], 0.0),
         ]
         return [*q, np.clip(self._soft(soft_conversion(q)), 0.0, 100.0)]
 

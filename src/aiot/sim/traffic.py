@@ -89,7 +89,7 @@ class TrafficSimulator(GridSimulator):
         day = ts // DAY_MS
         rain, event = np.zeros(len(ts)), np.zeros((len(ts), len(self.devices)))
         for d in np.unique(day):
-            rng = np.random.default_rng([self.seed, int(d), 17])
+            rng = np.random.default_rng([self.seed, int(d) % (1 << 63), 17])
             rows = day == d
             rain[rows] = rng.random() < 0.2
             event[rows] = rng.random(len(self.devices)) < 0.04
