@@ -9,13 +9,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import secrets
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiot.domain import Device, Principal, Role
-from aiot.errors import Forbidden, Unauthorized
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aiot.domain import Batch, Device, Principal, Role
+from aiot.errors import AiotError, Forbidden, NotFound, Unauthorized
 from aiot.ingest import Ingestor
 from aiot.settings import Settings
 from aiot.store.base import TelemetryStore
@@ -26,6 +33,7 @@ from aiot.store.memory import MemoryStore
 __all__ = ["AdminKey", "Platform"]
 
 ADMIN_KEY_FILE = "admin.key"
+log = logging.getLogger("aiot")
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class Platform:
         self.catalog = catalog
         self.admin_key = admin_key
         self.ingest = Ingestor(store, catalog, settings.ingest)
+        self._feeds: list[tuple[AsyncIterator[Batch], dict[str, str]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
     def build(cls, settings: Settings) -> Platform:
@@ -65,12 +75,42 @@ class Platform:
         return cls(settings, store, catalog, _admin_key(settings))
 
     async def start(self) -> None:
-        """Start the background work (the ingest writer)."""
+        """Start the background work: the ingest writer, then in-process feeds."""
         await self.ingest.start()
+        for batches, devices in self._feeds:
+            self._tasks.append(asyncio.create_task(self._run_feed(batches, devices)))
 
     async def stop(self) -> None:
-        """Finish queued writes and stop background work."""
+        """Stop feeds, finish queued writes and stop background work."""
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
         await self.ingest.stop()
+
+    def feed(self, batches: AsyncIterator[Batch], devices: Mapping[str, str]) -> None:
+        """Ingest an in-process stream (a simulated fleet) once started; ``devices``: name → id."""
+        self._feeds.append((batches, dict(devices)))
+
+    async def _run_feed(self, batches: AsyncIterator[Batch], devices: dict[str, str]) -> None:
+        names, ids = pa.array(list(devices)), pa.array(list(devices.values()))
+        async for batch in batches:
+            positions = pc.index_in(batch.table.column("device"), value_set=names)
+            table = batch.table.set_column(0, "device", pc.take(ids, positions))
+            try:
+                await self.ingest.submit(Batch(batch.tenant, table), list(devices.values()))
+            except AiotError as err:  # a store hiccup costs this batch, not the feed
+                log.warning("feed batch not stored: %s", err.message)
+
+    def ensure_device(
+        self, tenant: str, name: str, type: str, labels: dict[str, str] | None = None
+    ) -> Device:
+        """The tenant's device of that name, created if missing."""
+        try:
+            return self.catalog.device(tenant, name)
+        except NotFound:
+            return self.catalog.create_device(tenant, name, type, labels)
 
     def close(self) -> None:
         """Release the store and the catalog."""

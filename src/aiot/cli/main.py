@@ -8,6 +8,7 @@ import typer
 
 from aiot import __version__
 from aiot.cli.common import Connection
+from aiot.cli.demo import demo
 from aiot.cli.resources import devices, telemetry, tenants
 from aiot.cli.server import up
 from aiot.cli.simulate import simulate
@@ -46,6 +47,7 @@ def version() -> None:
 
 
 app.command()(up)
+app.command()(demo)
 app.add_typer(tenants, name="tenants")
 app.add_typer(devices, name="devices")
 app.add_typer(telemetry, name="telemetry")

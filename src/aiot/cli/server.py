@@ -61,13 +61,11 @@ def _banner(platform: Platform, sock: socket.socket) -> None:
     console.print("Press Ctrl+C to stop.", style="dim")
 
 
-def serve(platform: Platform, on_start: Any = None) -> None:
+def serve(platform: Platform) -> None:
     """Serve ``platform`` until interrupted."""
     settings = platform.settings
     sock = _listen(settings.http_host, settings.http_port)
     app = create_app(platform)
-    if on_start is not None:
-        app.router.on_startup.append(on_start)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     _banner(platform, sock)
     try:
