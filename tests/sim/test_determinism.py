@@ -45,7 +45,7 @@ def test_faults_are_rare_labelled_and_never_overlap(vertical: str) -> None:
     for _ in sim.generate(START, START + 7 * 24 * HOUR):
         pass
     labels = sim.labels
-    assert 10 < len(labels) < 100  # 0.3 per device-day over 140 device-days
+    assert 10 < len(labels) < 100  # 0.2 per device-day over 140 device-days
     faulty_ms = sum(f.end_ms - f.start_ms for f in labels)
     assert faulty_ms / (140 * 24 * HOUR) < 0.15
     known = {t.name for t in VERTICALS[vertical].fault_types}

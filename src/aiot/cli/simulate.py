@@ -22,7 +22,7 @@ from aiot.sim import VERTICALS, Fault, FileSink, Fleet, SimDevice, realtime
 __all__ = ["parse_duration_ms", "simulate", "thingsboard_payloads"]
 
 UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-DEFAULT_RATE = 0.3
+DEFAULT_RATE = 0.2
 POINTS_PER_POST = 500
 
 
@@ -166,7 +166,7 @@ def simulate(
     duration: Annotated[str, typer.Option(help="simulated time, e.g. 12h, 7d")] = "1d",
     interval: Annotated[str | None, typer.Option(help="grid step, e.g. 10s, 1m")] = None,
     speed: Annotated[str, typer.Option(help="realtime, a factor (60), or max")] = "max",
-    faults: Annotated[str, typer.Option(help="rate per device-day, none, or types[:rate]")] = "0.3",
+    faults: Annotated[str, typer.Option(help="rate per device-day, none, or types[:rate]")] = "0.2",
     out: Annotated[Path | None, typer.Option(help="write FILE.parquet or FILE.csv")] = None,
     url: Annotated[str | None, typer.Option(help="send to a running aiot")] = None,
     key: Annotated[str | None, typer.Option(help="API key for --url")] = None,

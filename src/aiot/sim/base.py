@@ -67,7 +67,7 @@ class GridSimulator(ABC):
         *,
         seed: int = 0,
         interval_ms: int | None = None,
-        fault_rate: float = 0.3,
+        fault_rate: float = 0.2,
         fault_types: Sequence[str] | None = None,
         faults: Sequence[Fault] | None = None,
         noise: bool = True,

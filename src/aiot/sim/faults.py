@@ -6,8 +6,9 @@ with mean ``1 / rate`` days; the fault's type is drawn uniformly among the allow
 duration log-uniformly within the type's range, and its ``detail`` (where it strikes, e.g. the
 approach of an intersection) uniformly among the type's details. Each device draws from its
 own stream, so the schedule does not depend on how the simulated time is chunked. At the
-default rate of 0.3 per device-day, with faults lasting minutes to hours, normal operation
-fills well over 90 % of the time, as in the field.
+default rate of 0.2 per device-day, with faults lasting minutes to days, normal operation
+fills over 90 % of the time (about 98 % for traffic, 91-93 % for oil wells and reactors), as in
+the field.
 """
 
 from __future__ import annotations

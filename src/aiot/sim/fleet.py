@@ -90,7 +90,7 @@ def mixed_fleet(
     devices_per_vertical: int = 2,
     *,
     seed: int = 0,
-    fault_rate: float = 0.3,
+    fault_rate: float = 0.2,
     tenant: str = "default",
     interval_ms: int | None = None,
 ) -> Fleet:
