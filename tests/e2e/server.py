@@ -19,8 +19,11 @@ AIOT = str(Path(sys.executable).with_name("aiot"))
 class AiotProcess:
     """One ``aiot up`` process over a data folder; restartable on the same port."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, command: tuple[str, ...] = ("up",)
+    ) -> None:
         self.data_dir = data_dir
+        self.command = command
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIOT_")}
@@ -31,7 +34,14 @@ class AiotProcess:
     def start(self, timeout: float = 30.0) -> None:
         """Start and wait until the API answers."""
         self.output = ""
-        args = [AIOT, "up", "--http-port", str(self.port), "--data-dir", str(self.data_dir)]
+        args = [
+            AIOT,
+            *self.command,
+            "--http-port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
         self.proc = subprocess.Popen(
             args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

@@ -30,7 +30,8 @@ def demo(
     with reporting():
         platform = Platform.build(settings_from(http_port, data_dir or Path("aiot-data"), host))
         tenant = platform.settings.default_tenant
-        fleet = mixed_fleet(devices_per_vertical=devices, seed=seed, tenant=tenant)
+        # Faults are rare in the field; the demo shows a few per device and day.
+        fleet = mixed_fleet(devices_per_vertical=devices, seed=seed, tenant=tenant, fault_rate=2.0)
         ids = {
             d.name: platform.ensure_device(tenant, d.name, d.type, d.labels).id
             for d in fleet.devices
