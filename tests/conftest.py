@@ -24,7 +24,11 @@ def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
     """Settings for a throwaway installation under ``tmp_path``."""
 
     def make(**overrides: Any) -> Settings:
-        base: dict[str, Any] = {"data_dir": tmp_path / "data", "admin_key": ADMIN_KEY}
+        base: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "admin_key": ADMIN_KEY,
+            "mqtt": {"port": 0},  # no MQTT endpoint unless a test asks for one on a free port
+        }
         return Settings.model_validate({**base, **overrides})
 
     return make

@@ -17,12 +17,14 @@ import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aiot.domain import Batch, Device, Principal, Role
-from aiot.errors import AiotError, Forbidden, NotFound, Unauthorized
+from aiot.connect.mqtt import MqttEndpoint
+from aiot.domain import Batch, Command, Device, DeviceChannel, Principal, Role
+from aiot.errors import AiotError, DeviceOffline, Forbidden, NotFound, Unauthorized
 from aiot.ingest import Ingestor
 from aiot.settings import Settings
 from aiot.store.base import TelemetryStore
@@ -60,6 +62,8 @@ class Platform:
         self.catalog = catalog
         self.admin_key = admin_key
         self.ingest = Ingestor(store, catalog, settings.ingest)
+        self.mqtt = MqttEndpoint(self.ingest, settings.mqtt) if settings.mqtt.port else None
+        self.channel: DeviceChannel | None = self.mqtt
         self._feeds: list[tuple[AsyncIterator[Batch], dict[str, str]]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -77,6 +81,8 @@ class Platform:
     async def start(self) -> None:
         """Start the background work: the ingest writer, then in-process feeds."""
         await self.ingest.start()
+        if self.mqtt is not None:
+            await self.mqtt.start()
         for batches, devices in self._feeds:
             self._tasks.append(asyncio.create_task(self._run_feed(batches, devices)))
 
@@ -87,6 +93,8 @@ class Platform:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.mqtt is not None:
+            await self.mqtt.stop()
         await self.ingest.stop()
 
     def feed(self, batches: AsyncIterator[Batch], devices: Mapping[str, str]) -> None:
@@ -111,6 +119,23 @@ class Platform:
             return self.catalog.device(tenant, name)
         except NotFound:
             return self.catalog.create_device(tenant, name, type, labels)
+
+    async def command(self, tenant: str, device_id: str, command: Command) -> Any:
+        """Send a command to a device; its answer (two-way) or None (one-way)."""
+        device = self.catalog.device(tenant, device_id)
+        if self.channel is None:
+            raise DeviceOffline("no device transport is running (the MQTT endpoint is off)")
+        return await self.channel.call(tenant, device.id, command)
+
+    def set_attributes(
+        self, tenant: str, device_id: str, scope: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Set attributes of a scope; shared ones are pushed to the connected device."""
+        device = self.catalog.device(tenant, device_id)
+        self.catalog.set_attributes(tenant, device.id, scope, values)
+        if scope == "shared" and self.channel is not None:
+            self.channel.push_attributes(tenant, device.id, values)
+        return self.catalog.attributes(tenant, device.id, scope)
 
     def close(self) -> None:
         """Release the store and the catalog."""

@@ -9,10 +9,12 @@
     ├── Forbidden (forbidden, 403)
     ├── NotFound (not_found, 404)
     ├── Conflict (conflict, 409)
+    │   └── DeviceOffline (device_offline, 409)
     ├── PayloadTooLarge (payload_too_large, 413)
     ├── TooManyRequests (rate_limited, 429)
     ├── StoreError (store_error, 503)
     └── ServiceError (service_error, 502)
+        └── CommandTimeout (command_timeout, 504)
 
 Driver and client exceptions are translated into this tree at one place per adapter
 (``raise StoreError(...) from err``); the API renders ``{code, message, detail}``.
@@ -24,7 +26,9 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AiotError",
+    "CommandTimeout",
     "Conflict",
+    "DeviceOffline",
     "Forbidden",
     "InvalidInput",
     "NotFound",
@@ -122,3 +126,16 @@ class ServiceError(AiotError):
 
     code = "service_error"
     status = 502
+
+
+class DeviceOffline(Conflict):
+    """A command for a device that is not connected (or not listening for commands)."""
+
+    code = "device_offline"
+
+
+class CommandTimeout(ServiceError):
+    """A device did not answer a two-way command in time."""
+
+    code = "command_timeout"
+    status = 504

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ClientSettings", "IngestSettings", "Settings", "StoreSettings"]
+__all__ = ["ClientSettings", "IngestSettings", "MqttSettings", "Settings", "StoreSettings"]
 
 
 class StoreSettings(BaseModel):
@@ -34,6 +34,18 @@ class IngestSettings(BaseModel):
     rejection_log_size: int = Field(default=10_000, gt=0, description="kept per tenant")
 
 
+class MqttSettings(BaseModel):
+    """aiot's MQTT endpoint for devices; ``port = 0`` disables it."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=0, le=65535)
+    max_payload_bytes: int = Field(default=65_536, gt=0, description="per PUBLISH, per device")
+    messages_per_second: float = Field(default=1_000.0, gt=0, description="per device, burst 1 s")
+    keepalive_grace: float = Field(default=1.5, ge=1.0, description="times the keep-alive")
+    tls_cert: Path | None = Field(default=None, description="PEM certificate: serve MQTT over TLS")
+    tls_key: Path | None = None
+
+
 class Settings(BaseSettings):
     """Everything ``aiot up`` needs; every field has an embedded default."""
 
@@ -46,6 +58,7 @@ class Settings(BaseSettings):
     default_tenant: str = "default"
     store: StoreSettings = StoreSettings()
     ingest: IngestSettings = IngestSettings()
+    mqtt: MqttSettings = MqttSettings()
 
 
 class ClientSettings(BaseSettings):

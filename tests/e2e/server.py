@@ -25,6 +25,7 @@ class AiotProcess:
         self.data_dir = data_dir
         self.command = command
         self.port = free_port()
+        self.mqtt_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIOT_")}
         self.env.update(env or {})

@@ -118,7 +118,5 @@ def attributes(
 def set_attributes(
     device_id: str, scope: str, body: dict[str, Any], platform: PlatformDep, principal: Operator
 ) -> dict[str, dict[str, Any]]:
-    """Set shared or server attributes of the device."""
-    device = platform.catalog.device(principal.tenant, device_id)
-    platform.catalog.set_attributes(principal.tenant, device.id, scope, body)
-    return platform.catalog.attributes(principal.tenant, device.id, scope)
+    """Set shared or server attributes; shared ones reach the device over MQTT at once."""
+    return platform.set_attributes(principal.tenant, device_id, scope, body)

@@ -21,14 +21,22 @@ PortOpt = Annotated[int | None, typer.Option("--http-port", help="HTTP port [def
 DirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="data folder [default: ./aiot-data]")
 ]
+MqttOpt = Annotated[
+    int | None, typer.Option("--mqtt-port", help="MQTT port for devices, 0: off [default: 1883]")
+]
 HostOpt = Annotated[
     str | None, typer.Option("--host", help="address to listen on [default: 127.0.0.1]")
 ]
 
 
-def settings_from(http_port: int | None, data_dir: Path | None, host: str | None) -> Settings:
+def settings_from(
+    http_port: int | None, data_dir: Path | None, host: str | None, mqtt_port: int | None = None
+) -> Settings:
     """Settings from the environment, with the flags given on the command line on top."""
     flags: dict[str, Any] = {"http_port": http_port, "data_dir": data_dir, "http_host": host}
+    mqtt = {k: v for k, v in {"port": mqtt_port, "host": host}.items() if v is not None}
+    if mqtt:
+        flags["mqtt"] = mqtt
     return Settings(**{k: v for k, v in flags.items() if v is not None})
 
 
@@ -50,6 +58,9 @@ def _banner(platform: Platform, sock: socket.socket) -> None:
     console.print(f"  REST API      {base}/api")
     console.print(f"  API docs      {base}/docs")
     console.print(f"  device API    {base}/api/v1/<access-token>/telemetry")
+    mqtt = platform.settings.mqtt
+    if mqtt.port:
+        console.print(f"  device MQTT   mqtt://{mqtt.host}:{mqtt.port} (user name: access token)")
     console.print(f"  data folder   {platform.settings.data_dir.resolve()}")
     key = platform.admin_key
     if key.created:
@@ -74,8 +85,13 @@ def serve(platform: Platform) -> None:
         platform.close()
 
 
-def up(http_port: PortOpt = None, data_dir: DirOpt = None, host: HostOpt = None) -> None:
-    """Run aiot: the REST API, the device API and the embedded store, in one process."""
+def up(
+    http_port: PortOpt = None,
+    data_dir: DirOpt = None,
+    host: HostOpt = None,
+    mqtt_port: MqttOpt = None,
+) -> None:
+    """Run aiot: the REST API, the device APIs (HTTP, MQTT) and the embedded store."""
     with reporting():
-        platform = Platform.build(settings_from(http_port, data_dir, host))
+        platform = Platform.build(settings_from(http_port, data_dir, host, mqtt_port))
     serve(platform)

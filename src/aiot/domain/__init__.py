@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from aiot.domain.bridges import Bridge
 from aiot.domain.catalog import ApiKey, Device, Principal, Role, Tenant
+from aiot.domain.commands import Command, DeviceChannel
 from aiot.domain.telemetry import BATCH_SCHEMA, Aggregation, Batch, Kind, SeriesKey
 
 __all__ = [
@@ -10,7 +12,10 @@ __all__ = [
     "Aggregation",
     "ApiKey",
     "Batch",
+    "Bridge",
+    "Command",
     "Device",
+    "DeviceChannel",
     "Kind",
     "Principal",
     "Role",

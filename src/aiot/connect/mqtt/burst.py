@@ -1,0 +1,105 @@
+"""What one read of a device's socket asks for, completed as one unit: store, then acknowledge.
+
+A burst gathers the PUBLISH packets of one ``data_received`` call. Its telemetry becomes one
+columnar batch and one :meth:`~aiot.ingest.Ingestor.submit` (a group commit with every other
+connection's bursts); client attributes become one catalog write. Only then are the burst's
+PUBACKs written, in the order the packets came, after those of the burst before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiot.connect import topics
+from aiot.connect.mqtt import codec
+from aiot.connect.payloads import decode_attributes, decode_json, decode_telemetry_many
+from aiot.domain import Device
+from aiot.errors import PayloadRejected
+from aiot.ingest import Ingestor
+
+__all__ = ["TRANSPORT", "Burst", "complete"]
+
+TRANSPORT = "mqtt"
+
+
+@dataclass
+class Burst:
+    """PUBLISH packets of one read, by what they ask for."""
+
+    telemetry: list[bytes] = field(default_factory=list)
+    attributes: list[bytes] = field(default_factory=list)
+    requests: list[tuple[int, bytes]] = field(default_factory=list)
+    acks: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.telemetry or self.attributes or self.requests or self.acks)
+
+
+async def complete(ingest: Ingestor, device: Device, burst: Burst) -> bytes:
+    """Make the burst durable; return the bytes to write back (answers, then PUBACKs).
+
+    Raises StoreError when the store fails: then nothing of the burst is acknowledged.
+    """
+    if burst.telemetry:
+        await _telemetry(ingest, device, burst.telemetry)
+    if burst.attributes:
+        await _attributes(ingest, device, burst.attributes)
+    out = [await _answer(ingest, device, rid, body) for rid, body in burst.requests]
+    out.extend(codec.puback(pid) for pid in burst.acks)
+    return b"".join(out)
+
+
+async def _telemetry(ingest: Ingestor, device: Device, bodies: list[bytes]) -> None:
+    now_ms = time.time_ns() // 1_000_000
+    limit = ingest.settings.max_points_per_message
+    batch, refused = decode_telemetry_many(bodies, device.tenant, device.id, now_ms, limit)
+    for body, err in zip(bodies, refused, strict=True):
+        if err is not None:
+            ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
+    if batch is not None:
+        await ingest.submit(batch, [device.id])
+
+
+async def _attributes(ingest: Ingestor, device: Device, bodies: list[bytes]) -> None:
+    merged: dict[str, Any] = {}
+    for body in bodies:
+        try:
+            merged.update(decode_attributes(body))
+        except PayloadRejected as err:
+            ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
+    if merged:
+        catalog = ingest.catalog
+        await asyncio.to_thread(catalog.set_attributes, device.tenant, device.id, "client", merged)
+
+
+async def _answer(ingest: Ingestor, device: Device, request_id: int, body: bytes) -> bytes:
+    """ThingsBoard's attribute response: ``{"client": {...}, "shared": {...}}``."""
+    try:
+        wanted = decode_json(body) if body.strip() else {}
+    except PayloadRejected as err:
+        ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
+        wanted = {}
+    found = await asyncio.to_thread(ingest.catalog.attributes, device.tenant, device.id)
+    answer = select_attributes(found, wanted if isinstance(wanted, dict) else {})
+    payload = json.dumps(answer, separators=(",", ":")).encode()
+    return codec.publish(topics.attribute_response(request_id), payload)
+
+
+def select_attributes(
+    found: dict[str, dict[str, Any]], wanted: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The scopes and keys an attribute request names (``clientKeys``, ``sharedKeys``)."""
+    answer: dict[str, dict[str, Any]] = {}
+    asked = {s: wanted.get(f"{s}Keys") for s in ("client", "shared")}
+    for scope, keys in asked.items():
+        values = found.get(scope, {})
+        if isinstance(keys, str) and keys:
+            names = set(keys.split(","))
+            answer[scope] = {k: v for k, v in values.items() if k in names}
+        elif not any(asked.values()):
+            answer[scope] = values
+    return answer

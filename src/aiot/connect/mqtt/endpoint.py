@@ -1,0 +1,135 @@
+"""aiot's MQTT endpoint for devices: the listening socket, the connected devices, the channel.
+
+The endpoint is the :class:`~aiot.domain.DeviceChannel` that ``aiot.app`` wires in: commands
+and shared-attribute updates reach a device through the session it is connected with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from typing import Any
+
+from aiot.connect import topics
+from aiot.connect.mqtt.session import DeviceSession
+from aiot.domain import Command
+from aiot.errors import DeviceOffline, ServiceError
+from aiot.ingest import Ingestor
+from aiot.settings import MqttSettings
+
+__all__ = ["MqttEndpoint"]
+
+_CONNECT_WITHIN = 10.0  # seconds a new connection has to authenticate
+
+
+class MqttEndpoint:
+    """Serves MQTT 3.1.1 to devices on ``settings.host:settings.port``."""
+
+    def __init__(self, ingest: Ingestor, settings: MqttSettings) -> None:
+        self.ingest = ingest
+        self.settings = settings
+        self.sessions: set[DeviceSession] = set()
+        self.protocol_errors = 0
+        self.port: int | None = None
+        self._devices: dict[str, DeviceSession] = {}
+        self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        """Listen for devices; the bound port is in :attr:`port`."""
+        self._loop = asyncio.get_running_loop()
+        host, port = self.settings.host, self.settings.port
+        try:
+            self._server = await self._loop.create_server(
+                lambda: DeviceSession(self), host, port, ssl=_tls(self.settings), backlog=1024
+            )
+        except OSError as err:
+            raise ServiceError(f"cannot listen for MQTT on {host}:{port}: {err.strerror}") from err
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._sweeper = asyncio.create_task(self._sweep(), name="aiot-mqtt-keepalive")
+
+    async def stop(self) -> None:
+        """Stop listening and drop every connection (unacknowledged messages are resent)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self._server is not None:
+            self._server.close()
+            for session in list(self.sessions):
+                session.close()
+            await self._server.wait_closed()
+        self._server = None
+
+    # the sessions of devices
+
+    def attach(self, session: DeviceSession) -> None:
+        """Register an authenticated session; an older one of the same device is dropped."""
+        assert session.device is not None
+        older = self._devices.get(session.device.id)
+        self._devices[session.device.id] = session
+        if older is not None and older is not session:
+            older.close()
+
+    def detach(self, session: DeviceSession) -> None:
+        """Forget a closed session."""
+        self.sessions.discard(session)
+        if session.device is not None and self._devices.get(session.device.id) is session:
+            del self._devices[session.device.id]
+
+    def connected(self) -> int:
+        """How many devices are connected."""
+        return len(self._devices)
+
+    async def _sweep(self) -> None:
+        grace = self.settings.keepalive_grace
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for session in list(self.sessions):
+                idle = now - session.last_seen
+                limit = session.keepalive * grace if session.device else _CONNECT_WITHIN
+                if limit and idle > limit:
+                    session.close()
+
+    # DeviceChannel
+
+    def _session(self, tenant: str, device_id: str, topic: str) -> DeviceSession | None:
+        session = self._devices.get(device_id)
+        if session is None or session.device is None or session.device.tenant != tenant:
+            return None
+        return session if session.listens(topic) else None
+
+    def online(self, tenant: str, device_id: str) -> bool:
+        """Whether the device is connected and subscribed to its RPC topic."""
+        return self._session(tenant, device_id, topics.rpc_request(1)) is not None
+
+    async def call(self, tenant: str, device_id: str, command: Command) -> Any:
+        """Send a command to a connected device; its answer, or None when one-way."""
+        session = self._session(tenant, device_id, topics.rpc_request(1))
+        if session is None:
+            raise DeviceOffline(
+                f"the device is not connected over MQTT, or not subscribed to {topics.RPC_REQUESTS}"
+            )
+        return await session.call(command)
+
+    def push_attributes(self, tenant: str, device_id: str, values: dict[str, Any]) -> None:
+        """Publish changed shared attributes on ``v1/devices/me/attributes`` (any thread)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._push, tenant, device_id, dict(values))
+
+    def _push(self, tenant: str, device_id: str, values: dict[str, Any]) -> None:
+        session = self._session(tenant, device_id, topics.ATTRIBUTES)
+        if session is not None:
+            session.send(topics.ATTRIBUTES, values)
+
+
+def _tls(settings: MqttSettings) -> ssl.SSLContext | None:
+    if settings.tls_cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context

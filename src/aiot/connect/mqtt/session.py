@@ -1,0 +1,284 @@
+"""One device's MQTT connection: authenticate, parse, hand bursts on, acknowledge in order.
+
+A session belongs to exactly one device (its access token is the CONNECT user name), and
+``me`` in every topic is that device: there is no topic through which it could write another
+device's data. A device that breaks the protocol or its limits is counted and disconnected;
+the endpoint and every other connection carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from aiot.connect import topics
+from aiot.connect.mqtt import codec
+from aiot.connect.mqtt.burst import TRANSPORT, Burst, complete
+from aiot.domain import Command, Device
+from aiot.errors import (
+    AiotError,
+    CommandTimeout,
+    DeviceOffline,
+    Forbidden,
+    InvalidInput,
+    PayloadTooLarge,
+    TooManyRequests,
+)
+
+if TYPE_CHECKING:
+    from aiot.connect.mqtt.endpoint import MqttEndpoint
+
+__all__ = ["DeviceSession"]
+
+log = logging.getLogger("aiot.mqtt")
+
+_CONNECT_MAX = 65_536
+_MAX_INFLIGHT = 8  # bursts per connection awaiting durability before reading pauses
+_INBOUND = {"telemetry", "attributes", "attribute_request", "rpc_response"}
+_OUTBOUND = (topics.ATTRIBUTES, topics.attribute_response(1), topics.rpc_request(1))
+
+
+class _Bucket:
+    """A token bucket: ``rate`` messages a second, bursts of one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.tokens, self.at = rate, rate, time.monotonic()
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
+class DeviceSession(asyncio.Protocol):
+    """The MQTT protocol state of one connection."""
+
+    def __init__(self, endpoint: MqttEndpoint) -> None:
+        self.endpoint = endpoint
+        self.ingest = endpoint.ingest
+        self.limit = endpoint.settings.max_payload_bytes
+        self.device: Device | None = None
+        self.transport: asyncio.Transport | None = None
+        self.state = "new"  # new → auth → open → closed
+        self.keepalive = 0
+        self.last_seen = time.monotonic()
+        self.subscriptions: set[str] = set()
+        self._buffer = bytearray()
+        self._backlog: deque[codec.Packet] = deque()
+        self._bucket = _Bucket(endpoint.settings.messages_per_second)
+        self._burst = Burst()
+        self._tail: asyncio.Task[None] | None = None
+        self._inflight = 0
+        self._calls: dict[int, asyncio.Future[Any]] = {}
+        self._next_call = 0
+        self._auth: asyncio.Task[None] | None = None
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.endpoint.sessions.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_seen = time.monotonic()
+        self._buffer += data
+        if self.state == "new" and self._buffer[0] != 0x10:  # not CONNECT: refuse at once
+            return self._violation(codec.ProtocolViolation("the first packet must be CONNECT"))
+        try:
+            size = _CONNECT_MAX if self.device is None else self.limit + 1024
+            packets, used = codec.split(self._buffer, size)
+        except codec.ProtocolViolation as err:
+            return self._violation(err)
+        del self._buffer[:used]
+        self._backlog.extend(packets)
+        self._drain()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state = "closed"
+        self.endpoint.detach(self)
+        for future in self._calls.values():
+            if not future.done():
+                future.set_exception(DeviceOffline("the device disconnected"))
+
+    # packets
+
+    def _drain(self) -> None:
+        try:
+            while self._backlog and self.state in ("new", "open"):
+                self._handle(self._backlog.popleft())
+        except codec.ProtocolViolation as err:
+            self._violation(err)
+        if self._burst and self.device is not None and self.state == "open":
+            burst, self._burst = self._burst, Burst()
+            self._inflight += 1
+            if self._inflight >= _MAX_INFLIGHT and self.transport is not None:
+                self.transport.pause_reading()
+            self._tail = asyncio.create_task(self._complete(burst, self._tail))
+
+    def _handle(self, packet: codec.Packet) -> None:
+        kind = packet.type
+        if self.state == "new":
+            if kind != codec.CONNECT:
+                raise codec.ProtocolViolation("the first packet must be CONNECT")
+            self._connect(codec.parse_connect(packet.body))
+        elif kind == codec.PUBLISH:
+            self._publish(codec.parse_publish(packet.flags, packet.body))
+        elif kind == codec.PINGREQ:
+            self._write(codec.PINGRESP)
+        elif kind == codec.SUBSCRIBE:
+            self._subscribe(*codec.parse_subscribe(packet.body))
+        elif kind == codec.UNSUBSCRIBE:
+            pid, filters = codec.parse_unsubscribe(packet.body)
+            self.subscriptions.difference_update(filters)
+            self._write(codec.unsuback(pid))
+        elif kind == codec.DISCONNECT:
+            self.close()
+        elif kind != codec.PUBACK:  # PUBACK: aiot sends QoS 0 only, nothing to settle
+            raise codec.ProtocolViolation(f"unexpected packet type {kind}")
+
+    def _connect(self, connect: codec.Connect) -> None:
+        if connect.level not in (3, 4):
+            self._write(codec.connack(codec.CONNACK_BAD_PROTOCOL))
+            return self.close()
+        self.state, self.keepalive = "auth", connect.keepalive
+        self._auth = asyncio.create_task(self._authenticate(connect.username))
+
+    async def _authenticate(self, token: str | None) -> None:
+        catalog = self.ingest.catalog
+        device = await asyncio.to_thread(catalog.device_by_token, token) if token else None
+        if self.state != "auth":
+            return
+        if device is None:
+            self.ingest.stats.unknown_token()
+            self._write(codec.connack(codec.CONNACK_NOT_AUTHORIZED))
+            return self.close()
+        self.device, self.state = device, "open"
+        self.endpoint.attach(self)
+        self._write(codec.connack(codec.CONNACK_ACCEPTED))
+        self._drain()
+
+    def _publish(self, msg: codec.Publish) -> None:
+        if len(msg.payload) > self.limit:
+            err: AiotError = PayloadTooLarge(f"the payload is larger than {self.limit} bytes")
+            return self._misbehave(err, msg.payload)
+        if not self._bucket.take(time.monotonic()):
+            rate = self._bucket.rate
+            return self._misbehave(TooManyRequests(f"above {rate:g} messages/s"), msg.payload)
+        burst = self._burst
+        if msg.topic == topics.TELEMETRY:  # the hot path, before any parsing
+            burst.telemetry.append(msg.payload)
+        else:
+            topic = topics.parse_device_topic(msg.topic)
+            if topic is None or topic.kind not in _INBOUND:
+                err = Forbidden(f"{msg.topic!r} is not a topic a device publishes to")
+                return self._misbehave(err, msg.payload, code="topic_not_allowed")
+            self._route(topic, msg.payload)
+        if msg.qos:
+            burst.acks.append(msg.packet_id)
+
+    def _route(self, topic: topics.DeviceTopic, payload: bytes) -> None:
+        if topic.kind == "attributes":
+            self._burst.attributes.append(payload)
+        elif topic.kind == "attribute_request":
+            self._burst.requests.append((topic.request_id or 0, payload))
+        elif topic.kind == "rpc_response":
+            future = self._calls.get(topic.request_id or 0)
+            if future is not None and not future.done():
+                future.set_result(_json_or_text(payload))
+        else:
+            self._burst.telemetry.append(payload)
+
+    def _subscribe(self, packet_id: int, wanted: list[tuple[str, int]]) -> None:
+        codes = []
+        for topic_filter, _qos in wanted:
+            allowed = any(topics.filter_matches(topic_filter, t) for t in _OUTBOUND)
+            if allowed:
+                self.subscriptions.add(topic_filter)
+            codes.append(0 if allowed else 0x80)  # delivered at QoS 0
+        self._write(codec.suback(packet_id, codes))
+
+    async def _complete(self, burst: Burst, before: asyncio.Task[None] | None) -> None:
+        assert self.device is not None
+        try:
+            out = await complete(self.ingest, self.device, burst)
+        except Exception as err:  # a failed write: close, so nothing of it is acknowledged
+            message = err.message if isinstance(err, AiotError) else repr(err)
+            log.warning("MQTT burst of %s not stored: %s", self.device.id, message)
+            self.close()  # nothing acknowledged: the device sends it again after reconnecting
+            return
+        finally:
+            self._inflight -= 1
+            if self._inflight < _MAX_INFLIGHT and self.transport is not None:
+                self.transport.resume_reading()
+        if before is not None:
+            await asyncio.shield(before)
+        self._write(out)
+
+    # delivery to the device
+
+    def listens(self, topic: str) -> bool:
+        """Whether the device subscribed to a filter matching ``topic``."""
+        return any(topics.filter_matches(f, topic) for f in self.subscriptions)
+
+    def send(self, topic: str, message: Any) -> None:
+        """Publish JSON to the device at QoS 0."""
+        self._write(codec.publish(topic, json.dumps(message, separators=(",", ":")).encode()))
+
+    async def call(self, command: Command) -> Any:
+        """Send a command on the RPC topic; wait for the answer unless it is one-way."""
+        self._next_call = self._next_call % 999_999_999 + 1
+        request_id = self._next_call
+        if command.oneway:
+            return self.send(topics.rpc_request(request_id), command.message())
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._calls[request_id] = future
+        try:
+            self.send(topics.rpc_request(request_id), command.message())
+            return await asyncio.wait_for(future, command.timeout)
+        except TimeoutError as err:
+            raise CommandTimeout(f"no answer within {command.timeout:g} s") from err
+        finally:
+            self._calls.pop(request_id, None)
+
+    # ending
+
+    def _write(self, data: bytes) -> None:
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _misbehave(self, err: AiotError, body: bytes, code: str | None = None) -> None:
+        if code is not None:
+            err.code = code  # type: ignore[misc]
+        assert self.device is not None
+        self.ingest.reject(self.device.tenant, TRANSPORT, self.device.id, err, body)
+        self.close()
+
+    def _violation(self, err: codec.ProtocolViolation) -> None:
+        self.endpoint.protocol_errors += 1
+        if self.device is None:
+            return self.close()
+        size = "above the limit" in str(err)
+        refusal = PayloadTooLarge(str(err)) if size else InvalidInput(str(err))
+        self._misbehave(refusal, b"", code=None if size else "protocol_violation")
+
+    def close(self) -> None:
+        """Drop the connection now; nothing further is read from it."""
+        self.state = "closed"
+        self._backlog.clear()
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _json_or_text(payload: bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return payload.decode("utf-8", errors="replace")
