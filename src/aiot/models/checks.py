@@ -99,11 +99,11 @@ def check_batch_equals_one(model: BaseDetector) -> None:
 
 def check_bounded_memory(model: BaseDetector) -> None:
     """The learned state stops growing on a long stream."""
-    xs, _ = _stream_for(model, 12_000)
+    xs, _ = _stream_for(model, 6000)
     trained = model.clone()
-    trained.learn_many(xs[:4000])
+    trained.learn_many(xs[:2000])
     early = _state_bytes(trained.state_dict())
-    trained.learn_many(xs[4000:])
+    trained.learn_many(xs[2000:])
     assert _state_bytes(trained.state_dict()) <= early * 1.05 + 1024
 
 

@@ -12,7 +12,7 @@ the next ``hold`` scores are damped, so one event raises one alarm, not a burst.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,6 +32,7 @@ class MultiScaleEnsemble(BaseDetector):
     name = "ensemble"
     summary = "multi-scale robust z-scores and Holt-Winters residual, anomaly likelihood, hold-off"
     bounded = True
+    check_params: ClassVar[dict[str, Any]] = {"windows": [16, 128], "history": 300}
 
     def __init__(
         self,

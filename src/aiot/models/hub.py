@@ -1,0 +1,121 @@
+"""The model hub on disk: trained versions per tenant, and one-file export and import.
+
+An artifact is a folder ``<data>/models/<tenant>/<name>/<version>/`` holding ``card.json``
+(the ModelCard with its metrics), ``config.json`` (registered model and hyperparameters) and
+``state.npz`` (learned arrays). An export is a zip of those three files. Import checks the
+member names, parses the JSON, reads the arrays with pickling disabled and rebuilds the model
+from registered code only: nothing in the file is ever executed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aiot.errors import InvalidInput, NotFound
+from aiot.models import registry
+from aiot.models.base import BaseDetector, ModelCard, State
+
+__all__ = ["MEMBERS", "export", "import_file", "list_versions", "load", "save"]
+
+MEMBERS = ("card.json", "config.json", "state.npz")
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_MAX_BYTES = 256 * 1024 * 1024
+
+
+def _safe(value: str, what: str) -> str:
+    if not _SAFE.match(value):
+        raise InvalidInput(f"invalid {what}: {value!r}")
+    return value
+
+
+def artifact_dir(root: Path, tenant: str, name: str, version: str) -> Path:
+    """Where one version of one tenant's model lives."""
+    parts = (_safe(tenant, "tenant"), _safe(name, "model name"), _safe(version, "version"))
+    return root / "models" / parts[0] / parts[1] / parts[2]
+
+
+def _state_bytes(state: State) -> bytes:
+    buf = io.BytesIO()
+    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in state.items()}
+    np.savez(buf, allow_pickle=False, **arrays)
+    return buf.getvalue()
+
+
+def _build(config: dict[str, Any], state_raw: bytes) -> BaseDetector:
+    model = registry.create(str(config["model"]), **dict(config.get("params") or {}))
+    with np.load(io.BytesIO(state_raw), allow_pickle=False) as npz:
+        model.load_state_dict({k: npz[k] for k in npz.files})
+    return model
+
+
+def save(
+    root: Path, tenant: str, model: BaseDetector, version: str = "1",
+    metrics: dict[str, float] | None = None,
+) -> Path:  # fmt: skip
+    """Store a trained model as a versioned artifact; returns its folder."""
+    folder = artifact_dir(root, tenant, model.name, version)
+    folder.mkdir(parents=True, exist_ok=True)
+    card = model.card().to_dict() | {"version": version, "metrics": metrics or {}}
+    (folder / "card.json").write_text(json.dumps(card, indent=2))
+    config = {"model": model.name, "params": model.get_params()}
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    (folder / "state.npz").write_bytes(_state_bytes(model.state_dict()))
+    return folder
+
+
+def load(root: Path, tenant: str, name: str, version: str = "1") -> BaseDetector:
+    """Rebuild a stored model from its config and state."""
+    folder = artifact_dir(root, tenant, name, version)
+    if not folder.exists():
+        raise NotFound(f"no model {name} version {version} for tenant {tenant}")
+    config = json.loads((folder / "config.json").read_text())
+    return _build(config, (folder / "state.npz").read_bytes())
+
+
+def list_versions(root: Path, tenant: str) -> list[ModelCard]:
+    """The cards of every stored model version of a tenant."""
+    base = root / "models" / _safe(tenant, "tenant")
+    cards = sorted(base.glob("*/*/card.json"))
+    return [ModelCard.from_dict(json.loads(p.read_text())) for p in cards]
+
+
+def export(root: Path, tenant: str, name: str, version: str, out: Path) -> Path:
+    """Write one artifact as a single shareable zip file."""
+    folder = artifact_dir(root, tenant, name, version)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for member in MEMBERS:
+            zf.write(folder / member, member)
+    return out
+
+
+def _read_members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        names = sorted(i.filename for i in infos)
+        if names != sorted(MEMBERS):
+            raise InvalidInput("not a model artifact", detail={"members": names})
+        if sum(i.file_size for i in infos) > _MAX_BYTES:
+            raise InvalidInput("model artifact too large")
+        return {i.filename: zf.read(i) for i in infos}
+
+
+def import_file(path: Path, root: Path, tenant: str) -> ModelCard:
+    """Verify an exported file, rebuild the model from it, and store it for ``tenant``."""
+    try:
+        raw = _read_members(path)
+        card = ModelCard.from_dict(json.loads(raw["card.json"]))
+        config = json.loads(raw["config.json"])
+        model = _build(config, raw["state.npz"])
+    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise InvalidInput(f"rejected model artifact: {err}") from err
+    if card.name != model.name:
+        raise InvalidInput("card and config name different models")
+    save(root, tenant, model, card.version, card.metrics)
+    return card

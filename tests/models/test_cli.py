@@ -1,0 +1,28 @@
+"""The eval and models commands print plain figures a script can read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aiot.cli.main import app
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+def test_models_list_json_names_every_model_with_its_task() -> None:
+    result = CliRunner().invoke(app, ["models", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert {"name": "pca", "task": "anomaly-detection"} in rows
+
+
+@pytest.mark.skipif(not (DATA / "tep").exists(), reason="TEP data not found at ../shared/data")
+def test_eval_tep_prints_detection_rate_per_fault() -> None:
+    result = CliRunner().invoke(app, ["eval", "tep", "--data", str(DATA / "tep")])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split() for line in result.output.splitlines())
+    assert float(lines["d01"]) > 0.9
