@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aiot.connect.bridges import Bridges
 from aiot.connect.mqtt import MqttEndpoint
 from aiot.domain import Batch, Command, Device, DeviceChannel, Principal, Role
 from aiot.errors import AiotError, DeviceOffline, Forbidden, NotFound, Unauthorized
@@ -64,6 +65,7 @@ class Platform:
         self.ingest = Ingestor(store, catalog, settings.ingest)
         self.mqtt = MqttEndpoint(self.ingest, settings.mqtt) if settings.mqtt.port else None
         self.channel: DeviceChannel | None = self.mqtt
+        self.bridges = Bridges(self.ingest)
         self._feeds: list[tuple[AsyncIterator[Batch], dict[str, str]]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -83,6 +85,7 @@ class Platform:
         await self.ingest.start()
         if self.mqtt is not None:
             await self.mqtt.start()
+        await self.bridges.start()
         for batches, devices in self._feeds:
             self._tasks.append(asyncio.create_task(self._run_feed(batches, devices)))
 
@@ -93,6 +96,7 @@ class Platform:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.bridges.stop()
         if self.mqtt is not None:
             await self.mqtt.stop()
         await self.ingest.stop()

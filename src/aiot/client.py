@@ -157,6 +157,26 @@ class Client:
         )
         return result
 
+    def command(self, device: str, method: str, params: Any = None, **options: Any) -> Any:
+        """Send a command to a device (``timeout``, ``oneway``); its answer if two-way."""
+        body = {"method": method, "params": params if params is not None else {}, **options}
+        return self._call("POST", f"/api/devices/{device}/rpc", json=body)
+
+    def bridges(self) -> list[dict[str, Any]]:
+        """The tenant's bridges to external brokers."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/bridges")
+        return result
+
+    def add_bridge(self, name: str, url: str, topics: list[str], **options: Any) -> dict[str, Any]:
+        """Add a bridge (``username``, ``password``, ``create_devices``, ``device_type``...)."""
+        body = {"name": name, "url": url, "topics": topics, **options}
+        result: dict[str, Any] = self._call("POST", "/api/bridges", json=body)
+        return result
+
+    def remove_bridge(self, bridge: str) -> None:
+        """Remove a bridge by id or name."""
+        self._call("DELETE", f"/api/bridges/{bridge}")
+
     # the device API
 
     def post_telemetry(self, token: str, payload: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from aiot import __version__
-from aiot.api import devices, ingest, tenants
+from aiot.api import bridges, devices, ingest, rpc, tenants
 from aiot.api.errors import install_error_handlers
 from aiot.app import Platform
 from aiot.connect.http import device_router
@@ -36,7 +36,7 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     install_error_handlers(app)
-    for router in (tenants.router, devices.router, ingest.router):
+    for router in (tenants.router, devices.router, ingest.router, rpc.router, bridges.router):
         app.include_router(router)
     app.include_router(device_router(platform.ingest))
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from aiot import __version__
+from aiot.cli.bridges import bridges
 from aiot.cli.common import Connection
 from aiot.cli.demo import demo
 from aiot.cli.eval import app as eval_app
@@ -53,6 +54,7 @@ app.command()(demo)
 app.add_typer(tenants, name="tenants")
 app.add_typer(devices, name="devices")
 app.add_typer(telemetry, name="telemetry")
+app.add_typer(bridges, name="bridges")
 app.command("simulate")(simulate)
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")

@@ -21,11 +21,12 @@ from sqlalchemy import Engine, create_engine, delete, event, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from aiot.domain import ApiKey, Device, Role, Tenant
+from aiot.domain import ApiKey, Bridge, Device, Role, Tenant
 from aiot.errors import Conflict, InvalidInput, NotFound, StoreError
 from aiot.store.catalog.tables import (
     ApiKeyRow,
     AttributeRow,
+    BridgeRow,
     DeviceRow,
     RejectionRow,
     TenantRow,
@@ -305,6 +306,47 @@ class Catalog:
             rows = s.scalars(query.order_by(RejectionRow.id.desc()).limit(limit))
             return [_rejection(r) for r in rows]
 
+    # bridges
+
+    def create_bridge(self, bridge: Bridge) -> Bridge:
+        """Store a new bridge; names are unique per tenant."""
+        with self._session() as s:
+            if s.scalar(select(BridgeRow.id).filter_by(tenant_id=bridge.tenant, name=bridge.name)):
+                raise Conflict(f"a bridge named {bridge.name!r} already exists")
+            s.add(
+                BridgeRow(
+                    id=bridge.id,
+                    tenant_id=bridge.tenant,
+                    name=bridge.name,
+                    url=bridge.url,
+                    topics=list(bridge.topics),
+                    username=bridge.username,
+                    password=bridge.password,
+                    create_devices=bridge.create_devices,
+                    device_type=bridge.device_type,
+                    ca_file=bridge.ca_file,
+                    created_at=bridge.created_at,
+                )
+            )
+        return bridge
+
+    def bridges(self, tenant: str | None = None) -> list[Bridge]:
+        """The tenant's bridges by name; every tenant's when ``tenant`` is None (at start)."""
+        query = select(BridgeRow).order_by(BridgeRow.tenant_id, BridgeRow.name)
+        if tenant is not None:
+            query = query.filter_by(tenant_id=tenant)
+        with self._session() as s:
+            return [_bridge(r) for r in s.scalars(query)]
+
+    def delete_bridge(self, tenant: str, bridge_id: str) -> Bridge:
+        """Remove a bridge of the tenant, by id or name."""
+        found = next((b for b in self.bridges(tenant) if bridge_id in (b.id, b.name)), None)
+        if found is None:
+            raise NotFound(f"no bridge {bridge_id!r}")
+        with self._session() as s:
+            s.execute(delete(BridgeRow).filter_by(tenant_id=tenant, id=found.id))
+        return found
+
     def close(self) -> None:
         """Release the connection pool."""
         self._engine.dispose()
@@ -383,4 +425,20 @@ def _rejection(row: RejectionRow) -> Rejection:
         reason=row.reason,
         message=row.message,
         excerpt=row.excerpt,
+    )
+
+
+def _bridge(row: BridgeRow) -> Bridge:
+    return Bridge(
+        id=row.id,
+        tenant=row.tenant_id,
+        name=row.name,
+        url=row.url,
+        topics=tuple(row.topics),
+        created_at=_utc(row.created_at) or _now(),
+        username=row.username,
+        password=row.password,
+        create_devices=row.create_devices,
+        device_type=row.device_type,
+        ca_file=row.ca_file,
     )

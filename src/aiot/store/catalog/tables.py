@@ -5,10 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ApiKeyRow", "AttributeRow", "Base", "DeviceRow", "RejectionRow", "TenantRow"]
+__all__ = [
+    "ApiKeyRow",
+    "AttributeRow",
+    "Base",
+    "BridgeRow",
+    "DeviceRow",
+    "RejectionRow",
+    "TenantRow",
+]
 
 
 class Base(DeclarativeBase):
@@ -77,3 +95,21 @@ class RejectionRow(Base):
     reason: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text)
     excerpt: Mapped[str] = mapped_column(Text)
+
+
+class BridgeRow(Base):
+    """A subscription to an external MQTT broker; its name is unique within its tenant."""
+
+    __tablename__ = "bridges"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500))
+    topics: Mapped[list[str]] = mapped_column(JSON)
+    username: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    password: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    create_devices: Mapped[bool] = mapped_column(Boolean)
+    device_type: Mapped[str] = mapped_column(String(100))
+    ca_file: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,75 @@
+"""``aiot bridges``: subscribe aiot to brokers that plants already run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from aiot.cli.common import client_from, command, console, print_json
+
+__all__ = ["bridges"]
+
+bridges = typer.Typer(help="Bridges to external MQTT brokers.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+@bridges.command("add")
+@command
+def bridges_add(
+    ctx: typer.Context,
+    name: str,
+    url: Annotated[str, typer.Argument(help="mqtt://host[:port] or mqtts://host[:port]")],
+    topic: Annotated[
+        list[str], typer.Option(help="repeatable: plant/{device}/{key} or site/{device}/json")
+    ],
+    username: Annotated[str | None, typer.Option(help="broker user name")] = None,
+    password: Annotated[str | None, typer.Option(help="broker password")] = None,
+    create_devices: Annotated[
+        bool, typer.Option("--create-devices", help="create unknown devices on first sight")
+    ] = False,
+    device_type: Annotated[str, typer.Option(help="type of created devices")] = "default",
+    ca_file: Annotated[str | None, typer.Option(help="CA bundle (on the server) for mqtts")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a bridge: aiot subscribes to the broker now and after every restart."""
+    created = client_from(ctx).add_bridge(
+        name,
+        url,
+        topic,
+        username=username,
+        password=password,
+        create_devices=create_devices,
+        device_type=device_type,
+        ca_file=ca_file,
+    )
+    if as_json:
+        return print_json(created)
+    console.print(f"bridge [bold]{created['name']}[/] added ({created['id']})")
+
+
+@bridges.command("list")
+@command
+def bridges_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List bridges with their connection state and counters."""
+    found = client_from(ctx).bridges()
+    if as_json:
+        return print_json(found)
+    table = Table(title="bridges")
+    for column in ("name", "url", "topics", "connected", "received", "stored points", "error"):
+        table.add_column(column, overflow="fold")
+    for b in found:
+        row = [b["name"], b["url"], " ".join(b["topics"]), str(b.get("connected", False))]
+        row += [str(b.get("received", "")), str(b.get("stored_points", ""))]
+        table.add_row(*row, b.get("last_error") or "")
+    console.print(table)
+
+
+@bridges.command("remove")
+@command
+def bridges_remove(ctx: typer.Context, bridge: str) -> None:
+    """Remove a bridge (by id or name)."""
+    client_from(ctx).remove_bridge(bridge)
+    console.print(f"bridge [bold]{bridge}[/] removed")

@@ -1,0 +1,114 @@
+"""Bridges against a real Mosquitto: templates, devices made on sight, broker and aiot restarts."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.e2e.mosquitto import Mosquitto
+from tests.e2e.server import AiotProcess
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    broker = Mosquitto(tmp_path / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def _admin(server: AiotProcess) -> httpx.Client:
+    key = (server.data_dir / "admin.key").read_text().strip()
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"})
+
+
+def _publish(broker: Mosquitto, messages: list[tuple[str, str]]) -> None:
+    """Publish with QoS 1 as a plant's own software would, waiting for the broker's acks."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="plant-plc")
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+    for info in infos:
+        info.wait_for_publish(10)
+    client.disconnect()
+    client.loop_stop()
+
+
+def _site(first: int, count: int) -> list[tuple[str, str]]:
+    return [
+        ("site/well-7/json", json.dumps({"ts": ts, "values": {"whp": float(ts)}}))
+        for ts in range(first, first + count)
+    ]
+
+
+def _wait_points(api: httpx.Client, device: str, key: str, want: int) -> list[Any]:
+    deadline = time.monotonic() + 20
+    points: list[Any] = []
+    while time.monotonic() < deadline:
+        response = api.get(f"/api/devices/{device}/telemetry", params={"keys": key, "start": 0})
+        if response.status_code == 200:
+            points = response.json().get(key, [])
+            if len(points) >= want:
+                return points
+        time.sleep(0.2)
+    return points
+
+
+def test_bridge_survives_broker_and_aiot_restarts(tmp_path: Path, broker: Mosquitto) -> None:
+    server = AiotProcess(tmp_path / "aiot-data")
+    server.start()
+    try:
+        with _admin(server) as api:
+            _scenario(server, broker, api)
+    finally:
+        server.stop()
+
+
+def _scenario(server: AiotProcess, broker: Mosquitto, api: httpx.Client) -> None:
+    added = server.cli(
+        "bridges", "add", "plant", broker.url, "--topic", "plant/{device}/{key}",
+        "--topic", "site/{device}/json", "--create-devices", "--device-type", "oilwell",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert _wait_connected(api)
+    _publish(broker, [("plant/pump-1/temp", "21.5"), ("plant/pump-1/state", "running")])
+    _publish(broker, _site(1_000, 100))
+    assert len(_wait_points(api, "well-7", "whp", 100)) == 100
+
+    broker.stop()  # mid-stream: the bridge reconnects with backoff
+    broker.start()
+    _publish(broker, _site(2_000, 100))
+    assert len(_wait_points(api, "well-7", "whp", 200)) == 200
+
+    server.stop()  # the broker keeps these for the bridge's persistent session
+    _publish(broker, _site(3_000, 100))
+    server.start()
+    points = _wait_points(api, "well-7", "whp", 300)
+    assert sorted(p["ts"] for p in points) == [
+        *range(1_000, 1_100), *range(2_000, 2_100), *range(3_000, 3_100)
+    ]  # fmt: skip
+    latest = api.get("/api/devices/pump-1/latest").json()
+    assert latest["temp"]["value"] == 21.5 and latest["state"]["value"] == "running"
+    assert api.get("/api/devices/well-7").json()["type"] == "oilwell"
+    assert [b["name"] for b in api.get("/api/bridges").json()] == ["plant"]
+    assert server.cli("bridges", "remove", "plant").returncode == 0
+    assert api.get("/api/bridges").json() == []
+
+
+def _wait_connected(api: httpx.Client) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if all(b["connected"] for b in api.get("/api/bridges").json()):
+            return True
+        time.sleep(0.1)
+    return False
