@@ -29,6 +29,7 @@ class AiotProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIOT_")}
         self.env.update(env or {})
+        self.env.setdefault("AIOT_MQTT__PORT", str(self.mqtt_port))  # never the shared 1883
         self.proc: subprocess.Popen[str] | None = None
         self.output = ""
 
