@@ -27,6 +27,7 @@ BUILTINS: dict[str, str] = {
     "pca": "aiot.models.pca:PcaT2Spe",
     "iforest": "aiot.models.iforest:WindowIsolationForest",
     "ensemble": "aiot.models.ensemble:MultiScaleEnsemble",
+    "context": "aiot.models.context:ContextNovelty",
 }
 
 
