@@ -25,9 +25,10 @@ def main() -> None:
         model = registry.create(name)
         xs, _ = synthetic_stream(2 * n, 3 if model.multivariate else 1)
         model.learn_many(xs[:n])
-        many = rate(lambda m=model: m.score_many(xs[n:]), n)
-        one = rate(lambda m=model: [m.score_one(x) for x in xs[n:]], n)
-        stream = rate(lambda m=model: m.score_learn_many(xs[n:]), n)
+        test = xs[n:]
+        many = rate(lambda m=model, t=test: m.score_many(t), n)
+        one = rate(lambda m=model, t=test: [m.score_one(x) for x in t], n)
+        stream = rate(lambda m=model, t=test: m.score_learn_many(t), n)
         print(
             f"{name:10s} score_many {many:10.0f}/s  score_one {one:10.0f}/s  "
             f"score_learn_many {stream:10.0f}/s"
