@@ -57,11 +57,11 @@ class ContextNovelty(BaseDetector):
     def __init__(
         self,
         bins: tuple[int, ...] | list[int] = (6, 10),
-        orders: tuple[int, ...] | list[int] = (1, 2, 3, 4, 5, 6),
+        orders: tuple[int, ...] | list[int] = (1, 2, 3, 4, 5, 6, 7),
         short: int = 10,
         history: int = 1000,
         min_sd: float = 0.03,
-        margin: float = 0.0,
+        margin: float = 0.01,
         alarm: float = 0.7,
         rest: int = 100,
         damp: float = 0.25,
@@ -100,18 +100,17 @@ class ContextNovelty(BaseDetector):
     def _hashes(self, q: Ints, row: int) -> list[Ints]:
         """Hashed contexts of every order for one resolution (previous symbols first)."""
         seq = np.concatenate([self._symbols[row], q])
-        size, out = len(q), []
-        for k in self.orders:
-            h = np.full(size, k, dtype=np.int64)
-            for i in range(k):
-                start = self._depth - i
-                h = (h * _PRIME + seq[start : start + size] + 7) % (1 << self.table_bits)
-            out.append(h)
-        return out
+        size, mask = len(q), (1 << self.table_bits) - 1
+        h, by_order = np.zeros(size, dtype=np.int64), {}
+        for i in range(max(self.orders)):
+            start = self._depth - i
+            h = (h * _PRIME + seq[start : start + size] + 7) & mask
+            by_order[i + 1] = h
+        return [by_order[k] for k in self.orders]
 
     def _novel(self, h: Ints, table: npt.NDArray[np.uint8], learn: bool) -> Ints:
         """1 where a context is new: not in the table and not earlier in this batch."""
-        _, first = np.unique(h, return_index=True)
+        first = np.unique(h, return_index=True)[1] if len(h) > 1 else np.zeros(1, np.int64)
         out = np.zeros(len(h), dtype=np.int64)
         bits = (table[h[first] >> 3] >> (h[first] & 7)) & 1
         out[first] = 1 - bits
