@@ -21,7 +21,7 @@ from aiot.models import registry
 from aiot.models.base import Array
 from aiot.models.eval.labelled import calibrate, point_metrics
 
-__all__ = ["FOLDERS", "evaluate", "load_experiment"]
+__all__ = ["FOLDERS", "evaluate", "load_experiment", "score_experiment", "sensor_names"]
 
 FOLDERS = ("valve1", "valve2", "other")
 _LABEL_COLUMNS = ("anomaly", "changepoint")
@@ -38,12 +38,38 @@ def load_experiment(path: Path) -> tuple[Array, Array]:
     return data, labels
 
 
+def sensor_names(path: Path) -> list[str]:
+    """The sensor columns of one SKAB file, in the order ``load_experiment`` reads them."""
+    with path.open(newline="") as fh:
+        header = next(csv.reader(fh, delimiter=";"))
+    return [h for h in header if h != "datetime" and h not in _LABEL_COLUMNS]
+
+
 def experiments(root: Path) -> list[Path]:
     """Every labelled experiment file of a SKAB folder, in a stable order."""
     files = [p for folder in FOLDERS for p in sorted((root / "data" / folder).glob("*.csv"))]
     if not files:
         raise InvalidInput(f"no SKAB experiments under {root / 'data'}")
     return files
+
+
+def score_experiment(
+    path: Path,
+    name: str,
+    params: dict[str, Any] | None = None,
+    train: int = 400,
+    false_alarm_rate: float = 0.01,
+) -> tuple[Array, Array, Array, float]:
+    """One experiment: its data, labels, scores of every row, and the threshold."""
+    data, labels = load_experiment(path)
+    model = registry.create(name, **(params or {}))
+    if not model.multivariate:
+        raise InvalidInput(f"{name} reads one feature; SKAB has {data.shape[1]}")
+    if "warmup" in model.get_params():
+        model = registry.create(name, **{**(params or {}), "warmup": train})
+    model.learn_many(data[:train])
+    threshold = calibrate(model.score_many(data[:train]), false_alarm_rate)
+    return data, labels, model.score_many(data), threshold
 
 
 def evaluate(
@@ -57,15 +83,8 @@ def evaluate(
     """F1, FAR (%) and MAR (%) of a registered detector over all SKAB experiments."""
     truths, alarms = [], []
     for path in experiments(root):
-        data, labels = load_experiment(path)
-        model = registry.create(name, **(params or {}))
-        if not model.multivariate:
-            raise InvalidInput(f"{name} reads one feature; SKAB has {data.shape[1]}")
-        if "warmup" in model.get_params():
-            model = registry.create(name, **{**(params or {}), "warmup": train})
-        model.learn_many(data[:train])
-        threshold = calibrate(model.score_many(data[:train]), false_alarm_rate)
-        alarms.append(model.score_many(data[train:]) > threshold)
+        _, labels, scores, threshold = score_experiment(path, name, params, train, false_alarm_rate)
+        alarms.append(scores[train:] > threshold)
         truths.append(labels[train:])
         if on_done is not None:
             on_done(f"{path.parent.name}/{path.name}")

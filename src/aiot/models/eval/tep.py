@@ -18,7 +18,7 @@ from aiot.models import registry
 from aiot.models.base import Array, BaseDetector
 from aiot.models.eval.labelled import calibrate
 
-__all__ = ["detection_rates", "load_normal"]
+__all__ = ["detection_rates", "fault_scores", "load_normal"]
 
 FAULTS = tuple(f"d{i:02d}" for i in range(1, 22))
 
@@ -61,3 +61,20 @@ def detection_rates(
         scores = model.score_many(np.loadtxt(root / f"{fault}.dat"))
         rates[fault] = float(np.mean(scores > threshold))
     return rates
+
+
+def fault_scores(
+    root: Path,
+    name: str,
+    fault: str,
+    params: dict[str, Any] | None = None,
+    false_alarm_rate: float = 0.01,
+) -> tuple[Array, Array, float]:
+    """Out-of-sample normal scores, the scores of one faulty run, and the threshold."""
+    params = params or {}
+    normal = load_normal(root)
+    held = _normal_scores(normal, name, params, 5)
+    model = _fresh(name, params, len(normal))
+    model.learn_many(normal)
+    faulty = np.loadtxt(root / f"{fault}.dat")
+    return held, model.score_many(faulty), calibrate(held, false_alarm_rate)
