@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,6 +28,9 @@ from aiot.connect.mqtt import MqttEndpoint
 from aiot.domain import Batch, Command, Device, DeviceChannel, Principal, Role
 from aiot.errors import AiotError, DeviceOffline, Forbidden, NotFound, Unauthorized
 from aiot.ingest import Ingestor
+from aiot.models import hub
+from aiot.models import train as training
+from aiot.models.base import Inputs, ModelCard
 from aiot.settings import Settings
 from aiot.store.base import TelemetryStore
 from aiot.store.catalog import Catalog
@@ -171,6 +175,44 @@ class Platform:
         device = self.catalog.delete_device(tenant, device_id)
         self.store.delete_device(tenant, device.id)
         return device
+
+    def train_model(self, tenant: str, device_id: str, spec: training.TrainSpec) -> ModelCard:
+        """Fit a detector on a device's stored history; store it as the model's next version."""
+        device = self.catalog.device(tenant, device_id)
+        table = self.store.query(tenant, device.id, spec.keys, spec.start, spec.end)
+        ts, values = _history(table, spec.keys)
+        model, metrics = training.fit(spec.detector, spec.params, values)
+        interval = float(np.median(np.diff(ts))) / 1000.0 if len(ts) > 1 else None
+        inputs = Inputs(tuple(spec.keys), interval, multivariate=len(spec.keys) > 1)
+        metrics |= {"train_start_ms": float(ts[0]), "train_end_ms": float(ts[-1])}
+        root, name = self.settings.data_dir, spec.name or spec.detector
+        version = hub.next_version(root, tenant, name)
+        hub.save(root, tenant, model, version, metrics, name, inputs)
+        return hub.latest_card(root, tenant, name)
+
+    def models(self, tenant: str) -> list[ModelCard]:
+        """The cards of every trained model version of a tenant."""
+        return hub.list_versions(self.settings.data_dir, tenant)
+
+    def model_card(self, tenant: str, name: str) -> ModelCard:
+        """The card of the newest version of a tenant's trained model."""
+        return hub.latest_card(self.settings.data_dir, tenant, name)
+
+
+def _history(table: pa.Table, keys: list[str]) -> tuple[Any, Any]:
+    """Numeric points of ``keys`` as (ts, rows × keys); rows before every key has a value drop."""
+    table = table.filter(pc.invert(pc.is_null(table.column("value"))))
+    missing = sorted(set(keys) - set(table.column("key").unique().to_pylist()))
+    if missing:
+        raise NotFound("no numeric history for some keys", detail={"keys": missing})
+    ts, values = training.pivot(
+        table.column("key").to_numpy(zero_copy_only=False),
+        table.column("ts").to_numpy(),
+        table.column("value").to_numpy(zero_copy_only=False),
+        keys,
+    )
+    keep = ~np.isnan(values).any(axis=1)
+    return ts[keep], values[keep]
 
 
 def _store(settings: Settings) -> TelemetryStore:

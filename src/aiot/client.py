@@ -177,6 +177,35 @@ class Client:
         """Remove a bridge by id or name."""
         self._call("DELETE", f"/api/bridges/{bridge}")
 
+    # trained models
+
+    def train_model(
+        self,
+        detector: str,
+        device: str,
+        keys: list[str],
+        params: dict[str, Any] | None = None,
+        start: str | int | None = None,
+        end: str | int | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """Fit a detector on a device's stored history; the new version's card."""
+        body: dict[str, Any] = {"detector": detector, "device": device, "keys": keys}
+        body |= {"params": params or {}}
+        body |= {k: v for k, v in (("start", start), ("end", end), ("name", name)) if v is not None}
+        result: dict[str, Any] = self._call("POST", "/api/models/train", json=body)
+        return result
+
+    def models(self) -> list[dict[str, Any]]:
+        """The cards of every trained model version of the tenant."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/models")
+        return result
+
+    def model(self, name: str) -> dict[str, Any]:
+        """The card of the newest version of a trained model."""
+        result: dict[str, Any] = self._call("GET", f"/api/models/{name}")
+        return result
+
     # the device API
 
     def post_telemetry(self, token: str, payload: Any) -> None:

@@ -7,21 +7,39 @@ from pathlib import Path
 
 import typer
 
+from aiot.cli.common import client_from, command, print_json
+from aiot.cli.report import params_json
 from aiot.models import hub, registry
 
 __all__ = ["app"]
 
 app = typer.Typer(
-    name="models", help="List, describe, export and import models.", no_args_is_help=True
+    name="models", help="List, describe, train, export and import models.", no_args_is_help=True
 )
 
 DataOpt = typer.Option(Path("data"), "--data", help="The platform's data folder")
 TenantOpt = typer.Option(..., "--tenant", help="Tenant that owns the model")
 
 
+def _list_trained(ctx: typer.Context, as_json: bool) -> None:
+    found = client_from(ctx).models()
+    if as_json:
+        return print_json(found)
+    for card in found:
+        typer.echo(f"{card['name']}\t{card['version']}\t{card.get('model') or card['name']}")
+    return None
+
+
 @app.command("list")
-def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print as JSON")) -> None:
-    """Every registered model with its task."""
+@command
+def list_cmd(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+    trained: bool = typer.Option(False, "--trained", help="The tenant's trained models (server)"),
+) -> None:
+    """Every registered model with its task, or (``--trained``) the tenant's trained ones."""
+    if trained:
+        return _list_trained(ctx, as_json)
     cards = [registry.card(name) for name in registry.names()]
     if as_json:
         typer.echo(json.dumps([{"name": c.name, "task": c.task} for c in cards], indent=2))
@@ -31,9 +49,43 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print as JSON")
 
 
 @app.command("show")
-def show_cmd(name: str) -> None:
-    """The card of a registered model, as JSON."""
+@command
+def show_cmd(
+    ctx: typer.Context,
+    name: str,
+    trained: bool = typer.Option(False, "--trained", help="A trained model of the tenant"),
+) -> None:
+    """The card of a registered model (or, with ``--trained``, a trained one), as JSON."""
+    if trained:
+        return print_json(client_from(ctx).model(name))
     typer.echo(json.dumps(registry.card(name).to_dict(), indent=2))
+    return None
+
+
+@app.command("train")
+@command
+def train_cmd(
+    ctx: typer.Context,
+    detector: str = typer.Argument(..., help="Registered model to fit, e.g. pca"),
+    device: str = typer.Option(..., "--device", help="Device id or name"),
+    keys: str = typer.Option(..., "--keys", help="Comma-separated telemetry keys"),
+    start: str | None = typer.Option(None, "--start", help="ISO-8601 or epoch ms; default all"),
+    end: str | None = typer.Option(None, "--end", help="ISO-8601 or epoch ms; default now"),
+    params: str = typer.Option("{}", "--params", help="Hyperparameters as JSON"),
+    name: str | None = typer.Option(None, "--name", help="Stored name; default the detector"),
+    as_json: bool = typer.Option(False, "--json", help="Print the card as JSON"),
+) -> None:
+    """Fit a detector on a device's stored history on the server; prints name and version."""
+    wanted = [k.strip() for k in keys.split(",") if k.strip()]
+    card = client_from(ctx).train_model(
+        detector, device, wanted, params_json(params), start, end, name
+    )
+    if as_json:
+        return print_json(card)
+    typer.echo(f"{card['name']} {card['version']}")
+    for key, value in card["metrics"].items():
+        typer.echo(f"{key} {value:g}")
+    return None
 
 
 @app.command("export")

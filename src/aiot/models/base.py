@@ -75,6 +75,8 @@ class ModelCard:
     metrics: dict[str, float] = field(default_factory=dict)
     licence: str = "Apache-2.0"
     author: str = "aiot"
+    model: str = ""
+    """The registered detector behind a trained, named model ("" when it is ``name``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The card as plain JSON-ready data."""

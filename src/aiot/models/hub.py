@@ -20,9 +20,18 @@ import numpy as np
 
 from aiot.errors import InvalidInput, NotFound
 from aiot.models import registry
-from aiot.models.base import BaseDetector, ModelCard, State
+from aiot.models.base import BaseDetector, Inputs, ModelCard, State
 
-__all__ = ["MEMBERS", "export", "import_file", "list_versions", "load", "save"]
+__all__ = [
+    "MEMBERS",
+    "export",
+    "import_file",
+    "latest_card",
+    "list_versions",
+    "load",
+    "next_version",
+    "save",
+]
 
 MEMBERS = ("card.json", "config.json", "state.npz")
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -57,12 +66,18 @@ def _build(config: dict[str, Any], state_raw: bytes) -> BaseDetector:
 
 def save(
     root: Path, tenant: str, model: BaseDetector, version: str = "1",
-    metrics: dict[str, float] | None = None,
+    metrics: dict[str, float] | None = None, name: str | None = None,
+    inputs: Inputs | None = None,
 ) -> Path:  # fmt: skip
-    """Store a trained model as a versioned artifact; returns its folder."""
-    folder = artifact_dir(root, tenant, model.name, version)
+    """Store a trained model as a versioned artifact (under ``name``); returns its folder."""
+    name = name or model.name
+    folder = artifact_dir(root, tenant, name, version)
     folder.mkdir(parents=True, exist_ok=True)
-    card = model.card().to_dict() | {"version": version, "metrics": metrics or {}}
+    card = model.card().to_dict() | {"version": version, "metrics": metrics or {}, "name": name}
+    if name != model.name:
+        card["model"] = model.name
+    if inputs is not None:
+        card["inputs"] = ModelCard(name, inputs=inputs).to_dict()["inputs"]
     (folder / "card.json").write_text(json.dumps(card, indent=2))
     config = {"model": model.name, "params": model.get_params()}
     (folder / "config.json").write_text(json.dumps(config, indent=2))
@@ -84,6 +99,27 @@ def list_versions(root: Path, tenant: str) -> list[ModelCard]:
     base = root / "models" / _safe(tenant, "tenant")
     cards = sorted(base.glob("*/*/card.json"))
     return [ModelCard.from_dict(json.loads(p.read_text())) for p in cards]
+
+
+def _versions(root: Path, tenant: str, name: str) -> list[int]:
+    base = root / "models" / _safe(tenant, "tenant") / _safe(name, "model name")
+    found = (p.parent.name for p in base.glob("*/card.json"))
+    return sorted(int(v) for v in found if v.isdigit())
+
+
+def next_version(root: Path, tenant: str, name: str) -> str:
+    """The version a new training of ``name`` gets: one past the highest numbered one."""
+    versions = _versions(root, tenant, name)
+    return str(versions[-1] + 1 if versions else 1)
+
+
+def latest_card(root: Path, tenant: str, name: str) -> ModelCard:
+    """The card of the highest numbered version of a tenant's model."""
+    versions = _versions(root, tenant, name)
+    if not versions:
+        raise NotFound(f"no model named {name!r}")
+    folder = artifact_dir(root, tenant, name, str(versions[-1]))
+    return ModelCard.from_dict(json.loads((folder / "card.json").read_text()))
 
 
 def export(root: Path, tenant: str, name: str, version: str, out: Path) -> Path:
@@ -115,7 +151,7 @@ def import_file(path: Path, root: Path, tenant: str) -> ModelCard:
         model = _build(config, raw["state.npz"])
     except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise InvalidInput(f"rejected model artifact: {err}") from err
-    if card.name != model.name:
+    if (card.model or card.name) != model.name:
         raise InvalidInput("card and config name different models")
-    save(root, tenant, model, card.version, card.metrics)
+    save(root, tenant, model, card.version, card.metrics, card.name, card.inputs)
     return card
