@@ -25,7 +25,7 @@ from aiot.models.base import Array
 
 __all__ = ["Plot", "emit", "params_json", "progress", "write"]
 
-_MAX_LINES = 6
+_MAX_LINES = 8
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,6 @@ def _draw_values(ax: Any, plot: Plot, x: Any) -> None:
     for j in range(values.shape[1]):
         ax.plot(x, values[:, j], lw=0.7, label=names[j])
     ax.set_ylabel("standardised value" if several else (names[0] if names else "value"))
-    ax.legend(loc="upper left", fontsize=7, ncol=min(values.shape[1], 6), framealpha=0.8)
 
 
 def _draw_scores(ax: Any, plot: Plot, x: Any) -> None:
@@ -94,7 +93,6 @@ def _draw_scores(ax: Any, plot: Plot, x: Any) -> None:
         ax.set_yscale("symlog", linthresh=plot.threshold)
         ax.set_ylim(bottom=0)
     ax.set_ylabel("score")
-    ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
 
 
 def _png(plot: Plot, path: Path) -> None:
@@ -115,9 +113,11 @@ def _png(plot: Plot, path: Path) -> None:
         if plot.train_end is not None:
             ax.axvline(_axis(plot, np.array([plot.train_end]))[0], color="grey", ls=":", lw=1)
         ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=7, ncol=_MAX_LINES + 1, framealpha=0.8)
     top.set_title(f"{plot.title}   (shaded: labelled; dotted: end of training part)", fontsize=10)
     bottom.set_xlabel("time (UTC)" if plot.epoch else "row")
-    fig.autofmt_xdate()
+    if plot.epoch:
+        fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
