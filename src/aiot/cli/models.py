@@ -84,7 +84,7 @@ def train_cmd(
         return print_json(card)
     typer.echo(f"{card['name']} {card['version']}")
     for key, value in card["metrics"].items():
-        typer.echo(f"{key} {value:g}")
+        typer.echo(f"{key} {int(value)}" if float(value).is_integer() else f"{key} {value:.4g}")
     return None
 
 
