@@ -17,6 +17,7 @@ from aiot.app import Platform
 from aiot.settings import Settings
 
 ADMIN_KEY = "test-admin-key"
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
 @pytest.fixture
@@ -71,6 +72,17 @@ def require_binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         message = f"{name} is not installed (Debian package; .ci/run installs it)"
+        if os.environ.get("AIOT_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def shared_data(name: str) -> Path:
+    """A public data set beside the checkout; fail in CI (AIOT_REQUIRE_SERVICES=1), else skip."""
+    path = (SHARED_DATA / name).resolve()
+    if not path.exists():
+        message = f"{path} not found (public benchmark data, kept beside the checkout)"
         if os.environ.get("AIOT_REQUIRE_SERVICES") == "1":
             pytest.fail(message)
         pytest.skip(message)

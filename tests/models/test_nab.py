@@ -6,28 +6,34 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.conftest import shared_data
 
 from aiot.models.eval import nab
 
-NAB = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nab"
-pytestmark = pytest.mark.skipif(not NAB.exists(), reason="NAB data not found at ../shared/data")
+
+@pytest.fixture(scope="module")
+def nab_dir() -> Path:
+    return shared_data("nab")
 
 
 @pytest.fixture(scope="module")
-def corpus() -> list[nab.NabFile]:
-    return nab.load_corpus(NAB)
+def corpus(nab_dir: Path) -> list[nab.NabFile]:
+    return nab.load_corpus(nab_dir)
 
 
-def test_stored_htm_results_reproduce_published_scores(corpus: list[nab.NabFile]) -> None:
-    scores = nab.read_detector_results(NAB / "results", "numenta")
-    got = {s.profile: s.score for s in nab.score_corpus(corpus, scores, nab.load_profiles(NAB))}
+def test_stored_htm_results_reproduce_published_scores(
+    corpus: list[nab.NabFile], nab_dir: Path
+) -> None:
+    scores = nab.read_detector_results(nab_dir / "results", "numenta")
+    profiles = nab.load_profiles(nab_dir)
+    got = {s.profile: s.score for s in nab.score_corpus(corpus, scores, profiles)}
     assert got["standard"] == pytest.approx(70.1, abs=0.1)
     assert got["reward_low_FP_rate"] == pytest.approx(63.1, abs=0.1)
     assert got["reward_low_FN_rate"] == pytest.approx(74.3, abs=0.1)
 
 
-def test_global_sweep_is_never_below_nab_search(corpus: list[nab.NabFile]) -> None:
-    scores = nab.read_detector_results(NAB / "results", "numenta")
+def test_global_sweep_is_never_below_nab_search(corpus: list[nab.NabFile], nab_dir: Path) -> None:
+    scores = nab.read_detector_results(nab_dir / "results", "numenta")
     local = nab.score_corpus(corpus, scores)
     best = nab.score_corpus(corpus, scores, optimiser="sweep")
     assert all(b.score >= a.score - 1e-9 for a, b in zip(local, best, strict=True))
