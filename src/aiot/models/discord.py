@@ -38,7 +38,7 @@ class MatrixProfileDiscord(BaseDetector):
     """Left matrix-profile value of the newest subsequence of length ``m``."""
 
     name = "discord"
-    summary = "streaming matrix-profile discords (z-normalised nearest-neighbour distance, stumpy)"
+    summary = "streaming matrix-profile discords (z-normalised nearest-neighbour distance, MASS)"
     bounded = True
     check_params: ClassVar[dict[str, Any]] = {"m": 16, "window": 256}
 
