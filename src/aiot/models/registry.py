@@ -25,6 +25,7 @@ BUILTINS: dict[str, str] = {
     "discord": "aiot.models.discord:MatrixProfileDiscord",
     "hst": "aiot.models.hst:HalfSpaceTrees",
     "pca": "aiot.models.pca:PcaT2Spe",
+    "innovation": "aiot.models.innovation:InnovationT2",
     "iforest": "aiot.models.iforest:WindowIsolationForest",
     "ensemble": "aiot.models.ensemble:MultiScaleEnsemble",
     "context": "aiot.models.context:ContextNovelty",
