@@ -35,6 +35,8 @@ _ARRAYS = ("buffer", "mean", "scale", "coef", "center", "precision", "lags", "re
 def _lagged(z: Array, order: int) -> Array:
     """``out[k]`` holds z shifted by k + 1 rows, aligned with ``z[order:]`` (order × n' × d)."""
     n = len(z)
+    if order == 0:
+        return np.zeros((0, n, z.shape[1]))
     return np.stack([z[order - k - 1 : n - k - 1] for k in range(order)])
 
 
@@ -109,7 +111,7 @@ class InnovationT2(BaseDetector):
         z = (data - self._mean) / self._scale
         self._coef = _fit_ar(z, self.order)
         pred = np.einsum("kd,knd->nd", self._coef.T, _lagged(z, self.order))
-        innovations = z[self.order :] - pred if self.order else z
+        innovations = z[self.order :] - pred
         self._center = innovations.mean(axis=0)
         self._precision = _precision(innovations)
         centred = innovations - self._center
