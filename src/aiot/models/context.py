@@ -17,33 +17,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr
 
 from aiot.models.base import Array, BaseDetector, State, as_matrix
+from aiot.models.levelshift import (
+    log_tail,
+    mean_shift,
+    moving_mean,
+    prefix_sums,
+    tail,
+    window_stats,
+)
 
 __all__ = ["ContextNovelty"]
 
 _PRIME = 1_000_003
-_LOG_FLOOR = math.log(1e-10)
 Ints = npt.NDArray[np.int64]
-
-
-def _window_stats(past: Array, new: Array, size: int) -> tuple[Array, Array]:
-    """Mean and variance of the ``size`` values before each of ``new`` (past then new)."""
-    seq = np.concatenate([past, new])
-    c1 = np.concatenate([[0.0], np.cumsum(seq)])
-    c2 = np.concatenate([[0.0], np.cumsum(seq * seq)])
-    end = np.arange(len(past), len(seq))
-    start = np.maximum(0, end - size)
-    count = np.maximum(end - start, 1)
-    mean = (c1[end] - c1[start]) / count
-    var = np.maximum((c2[end] - c2[start]) / count - mean * mean, 0.0)
-    return mean, var
-
-
-def _tail(a: Any, k: int) -> Any:
-    """The last ``k`` items of ``a`` (none when ``k`` is 0)."""
-    return a[max(0, len(a) - k) :] if k > 0 else a[:0]
 
 
 class ContextNovelty(BaseDetector):
@@ -52,7 +40,12 @@ class ContextNovelty(BaseDetector):
     name = "context"
     summary = "novelty of quantised value contexts (CAD-style), anomaly likelihood, rest period"
     bounded = True
-    check_params: ClassVar[dict[str, Any]] = {"history": 300, "table_bits": 14}
+    check_params: ClassVar[dict[str, Any]] = {
+        "history": 300,
+        "table_bits": 14,
+        "shift_long": 200,
+        "shift_history": 300,
+    }
 
     def __init__(
         self,
@@ -66,6 +59,12 @@ class ContextNovelty(BaseDetector):
         rest: int = 100,
         damp: float = 0.25,
         table_bits: int = 19,
+        shift_short: int = 10,
+        shift_long: int = 4000,
+        shift_smooth: int = 3,
+        shift_history: int = 1000,
+        shift_min_sd: float = 0.3,
+        shift_weight: float = 0.85,
     ) -> None:
         self.bins = list(bins)
         self.orders = list(orders)
@@ -77,6 +76,12 @@ class ContextNovelty(BaseDetector):
         self.rest = rest
         self.damp = damp
         self.table_bits = table_bits
+        self.shift_short = shift_short
+        self.shift_long = shift_long
+        self.shift_smooth = shift_smooth
+        self.shift_history = shift_history
+        self.shift_min_sd = shift_min_sd
+        self.shift_weight = shift_weight
         self._rows = len(self.bins) * len(self.orders)
         self._depth = max(self.orders) - 1
         self._n = 0
@@ -87,6 +92,11 @@ class ContextNovelty(BaseDetector):
         self._counts: Ints = np.zeros(0, dtype=np.int64)
         self._smooth: Array = np.zeros(0)
         self._quiet = 0
+        self._ref = math.nan
+        self._c1: Array = np.zeros(1)
+        self._c2: Array = np.zeros(1)
+        self._shift_raw: Array = np.zeros(0)
+        self._shift_hist: Array = np.zeros(0)
 
     def _ranges(self, x: Array) -> tuple[Array, Array, Array]:
         """Running min and max including each value, and the range-break indicator."""
@@ -136,17 +146,27 @@ class ContextNovelty(BaseDetector):
         end = np.arange(len(self._counts), len(seq)) + 1
         start = np.maximum(0, end - self.short)
         smooth = (csum[end] - csum[start]) / ((end - start) * self._rows)
-        mean, var = _window_stats(self._smooth, smooth, self.history)
-        sd = np.maximum(np.sqrt(var), self.min_sd)
-        tail = ndtr((smooth - mean) / sd)
-        return np.clip(np.log(1.0000000001 - tail) / _LOG_FLOOR, 0.0, 1.0), smooth
+        mean, var = window_stats(self._smooth, smooth, self.history)
+        return log_tail(smooth, mean, np.maximum(np.sqrt(var), self.min_sd)), smooth
+
+    def _shift(self, x: Array, span: Array) -> tuple[Array, Array, Array, float, Array, Array]:
+        """Likelihood of the mean shift (short against long window), its raw and smoothed."""
+        ref = self._ref if math.isfinite(self._ref) else float(x[0])
+        c1 = prefix_sums(self._c1, x - ref)
+        c2 = prefix_sums(self._c2, (x - ref) ** 2)
+        raw = mean_shift(c1, c2, len(x), span, (self.shift_short, self.shift_long))
+        smooth = moving_mean(self._shift_raw, raw, self.shift_smooth)
+        mean, var = window_stats(self._shift_hist, smooth, self.shift_history)
+        sd = np.maximum(np.sqrt(var), self.shift_min_sd)
+        return log_tail(smooth, mean, sd), raw, smooth, ref, c1, c2
 
     def _run(self, xs: Any, learn: bool) -> Array:
         x = self._check(as_matrix(xs))[:, 0]
         lo, hi, spatial = self._ranges(x)
         counts = self._novelty_counts(x, lo, hi, learn)
         likelihood, smooth = self._likelihood(counts)
-        raw = np.maximum(likelihood, spatial)
+        shift, shift_raw, shift_smooth, ref, c1, c2 = self._shift(x, hi - lo)
+        raw = np.maximum(np.maximum(likelihood, spatial), self.shift_weight * shift)
         out, quiet = np.zeros(len(x)), self._quiet
         for i, r in enumerate(raw):
             if quiet > 0:
@@ -157,8 +177,16 @@ class ContextNovelty(BaseDetector):
         if learn:
             self._n += len(x)
             self._lo, self._hi, self._quiet = float(lo[-1]), float(hi[-1]), quiet
-            self._counts = _tail(np.concatenate([self._counts, counts]), self.short - 1)
-            self._smooth = _tail(np.concatenate([self._smooth, smooth]), self.history)
+            self._counts = tail(np.concatenate([self._counts, counts]), self.short - 1)
+            self._smooth = tail(np.concatenate([self._smooth, smooth]), self.history)
+            keep = self.shift_short + self.shift_long + 1
+            self._ref, self._c1, self._c2 = ref, tail(c1, keep), tail(c2, keep)
+            self._shift_raw = tail(
+                np.concatenate([self._shift_raw, shift_raw]), self.shift_smooth - 1
+            )
+            self._shift_hist = tail(
+                np.concatenate([self._shift_hist, shift_smooth]), self.shift_history
+            )
         return out
 
     def _score(self, x: Array) -> float:
@@ -186,6 +214,11 @@ class ContextNovelty(BaseDetector):
             "seen": self._seen.copy(),
             "counts": self._counts.copy(),
             "smooth": self._smooth.copy(),
+            "ref": self._ref,
+            "c1": self._c1.copy(),
+            "c2": self._c2.copy(),
+            "shift_raw": self._shift_raw.copy(),
+            "shift_hist": self._shift_hist.copy(),
         }
 
     def load_state_dict(self, state: State) -> None:
@@ -196,3 +229,8 @@ class ContextNovelty(BaseDetector):
         self._seen = np.asarray(state["seen"], dtype=np.uint8).copy()
         self._counts = np.asarray(state["counts"], dtype=np.int64).copy()
         self._smooth = np.asarray(state["smooth"], dtype=np.float64).copy()
+        self._ref = float(state["ref"])
+        self._c1 = np.asarray(state["c1"], dtype=np.float64).copy()
+        self._c2 = np.asarray(state["c2"], dtype=np.float64).copy()
+        self._shift_raw = np.asarray(state["shift_raw"], dtype=np.float64).copy()
+        self._shift_hist = np.asarray(state["shift_hist"], dtype=np.float64).copy()
