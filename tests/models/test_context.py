@@ -25,3 +25,26 @@ def test_a_new_pattern_inside_the_range_alarms() -> None:
     assert model.score_learn_many(_square_wave(400)).max() < model.alarm
     flicker = np.tile([0.0, 1.0], 20)
     assert model.score_learn_many(flicker).max() >= model.alarm
+
+
+def test_a_level_shift_inside_the_range_raises_the_shift_likelihood() -> None:
+    rng = np.random.default_rng(2)
+    noisy = np.clip(rng.standard_normal(3000), -2.5, 2.5)
+    noisy[[5, 10]] = [-4.0, 4.0]
+    shifted = np.clip(1.5 + rng.standard_normal(100), -2.5, 2.5)
+    scores = {}
+    for weight in (0.0, 0.85):
+        model = ContextNovelty(shift_weight=weight)
+        model.learn_many(noisy)
+        scores[weight] = model.score_learn_many(shifted).max()
+    assert scores[0.85] > scores[0.0] + 0.2
+
+
+def test_batches_learn_the_same_state_as_one_pass() -> None:
+    x = np.random.default_rng(1).standard_normal(600).cumsum()
+    whole, parts = ContextNovelty(shift_long=200), ContextNovelty(shift_long=200)
+    whole.learn_many(x)
+    for chunk in np.array_split(x, 7):
+        parts.learn_many(chunk)
+    for key, value in whole.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(parts.state_dict()[key]))

@@ -6,8 +6,13 @@ share of contexts that are new, remembered in hashed bit tables of ``2**table_bi
 (the idea of CAD OSE, the contextual anomaly detector). That raw score, averaged over the last
 ``short`` points, is compared with its own last ``history`` values and the Gaussian tail gives a
 likelihood, log-scaled to [0, 1] as Numenta's HTM detector does. A value outside everything
-seen so far (by ``margin`` of the range) scores 1. After a score of ``alarm`` or more the next
-``rest`` scores are damped by ``damp``, so one event raises one early alarm instead of a burst.
+seen so far (by ``margin`` of the range) scores 1. A second likelihood catches level shifts
+inside the range: the mean of the last ``shift_short`` values against the mean of the
+``shift_long`` values before them, in units of their deviation, averaged over
+``shift_smooth`` points and compared with its last ``shift_history`` values (deviation at least
+``shift_min_sd``); it enters the maximum scaled by ``shift_weight`` (0 turns it off). After a
+score of ``alarm`` or more the next ``rest`` scores are damped by ``damp``, so one event raises
+one early alarm instead of a burst.
 """
 
 from __future__ import annotations
