@@ -1,10 +1,13 @@
 """Tennessee Eastman: train on normal operation, detection rate per fault at 1% false alarms.
 
 ``d00.dat`` (stored transposed, 52 × 500) is normal operation. Out-of-sample scores of normal
-data come from five folds (learn four, score the fifth); the threshold is the score they
-exceed 1% of the time. The model then learns all of ``d00`` and scores each faulty run
-``d01`` … ``d21`` (the fault is present from the first row); the detection rate is the share
-of its rows above the threshold.
+data come from five folds (learn four, then stream the fifth: score each row, then learn it);
+the threshold is the score they exceed 1% of the time. The model then learns all of ``d00``
+and a copy of it streams each faulty run ``d01`` … ``d21`` (the fault is present from the first
+row); the detection rate is the share of its rows above the threshold. Streaming is how a
+deployed detector sees data, so detectors that use recent history (lags, smoothing) are judged
+fairly. The first tenth of every streamed part is left out of both the threshold and the
+rates: there the model's recent history is the end of another run, a seam no plant shows.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from aiot.models.eval.labelled import calibrate
 __all__ = ["detection_rates", "fault_scores", "load_normal"]
 
 FAULTS = tuple(f"d{i:02d}" for i in range(1, 22))
+SEAM = 0.1
 
 
 def load_normal(root: Path) -> Array:
@@ -43,8 +47,15 @@ def _normal_scores(normal: Array, name: str, params: dict[str, Any], folds: int)
         train = np.setdiff1d(np.arange(len(normal)), held)
         model = _fresh(name, params, len(train))
         model.learn_many(normal[train])
-        out.append(model.score_many(normal[held]))
+        out.append(_stream(model, normal[held]))
     return np.concatenate(out)
+
+
+def _stream(model: BaseDetector, rows: Array) -> Array:
+    """Scores of ``rows`` streamed through a copy of ``model``, less the seam at the start."""
+    copy = model.clone()
+    copy.load_state_dict(model.state_dict())
+    return copy.score_learn_many(rows)[int(len(rows) * SEAM) :]
 
 
 def detection_rates(
@@ -58,7 +69,7 @@ def detection_rates(
     model.learn_many(normal)
     rates = {"threshold": threshold}
     for fault in FAULTS:
-        scores = model.score_many(np.loadtxt(root / f"{fault}.dat"))
+        scores = _stream(model, np.loadtxt(root / f"{fault}.dat"))
         rates[fault] = float(np.mean(scores > threshold))
     return rates
 
@@ -77,4 +88,4 @@ def fault_scores(
     model = _fresh(name, params, len(normal))
     model.learn_many(normal)
     faulty = np.loadtxt(root / f"{fault}.dat")
-    return held, model.score_many(faulty), calibrate(held, false_alarm_rate)
+    return held, _stream(model, faulty), calibrate(held, false_alarm_rate)
