@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
+from tests.conftest import shared_data
 from typer.testing import CliRunner
 
 from aiot.cli.main import app
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 def test_models_list_json_names_every_model_with_its_task() -> None:
@@ -20,9 +17,8 @@ def test_models_list_json_names_every_model_with_its_task() -> None:
     assert {"name": "pca", "task": "anomaly-detection"} in rows
 
 
-@pytest.mark.skipif(not (DATA / "tep").exists(), reason="TEP data not found at ../shared/data")
 def test_eval_tep_prints_detection_rate_per_fault() -> None:
-    result = CliRunner().invoke(app, ["eval", "tep", "--data", str(DATA / "tep")])
+    result = CliRunner().invoke(app, ["eval", "tep", "--data", str(shared_data("tep"))])
     assert result.exit_code == 0, result.output
     lines = dict(line.split() for line in result.output.splitlines())
     assert float(lines["d01"]) > 0.9
