@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from aiot.models.context import ContextNovelty
+from aiot.models.seasonal import find_period
 
 
 def _square_wave(n: int) -> np.ndarray:
@@ -48,3 +49,29 @@ def test_batches_learn_the_same_state_as_one_pass() -> None:
         parts.learn_many(chunk)
     for key, value in whole.state_dict().items():
         np.testing.assert_array_equal(np.asarray(value), np.asarray(parts.state_dict()[key]))
+
+
+def _daily(days: int, period: int = 96, seed: int = 4) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    phase = np.arange(days * period) % period
+    peak = np.exp(-(((phase - period / 2) / (period / 10)) ** 2))
+    return peak + 0.05 * rng.standard_normal(days * period)
+
+
+def test_the_period_is_found_from_the_data_and_absent_from_noise() -> None:
+    assert find_period(_daily(20)[-1500:], 0.3) == 96
+    noise = np.random.default_rng(5).standard_normal(1500)
+    assert find_period(noise, 0.3) == 0
+    assert find_period(noise.cumsum(), 0.3) == 0
+
+
+def test_a_missing_daily_peak_raises_the_seasonal_likelihood() -> None:
+    x = _daily(40)
+    missing = x.copy()
+    missing[35 * 96 : 36 * 96] = 0.05 * np.random.default_rng(6).standard_normal(96)
+    scores = {}
+    for weight in (0.0, 0.85):
+        model = ContextNovelty(season_weight=weight)
+        model.learn_many(x[: 35 * 96])
+        scores[weight] = model.score_learn_many(missing[35 * 96 : 36 * 96]).max()
+    assert scores[0.0] < model.alarm <= scores[0.85]

@@ -10,9 +10,12 @@ seen so far (by ``margin`` of the range) scores 1. A second likelihood catches l
 inside the range: the mean of the last ``shift_short`` values against the mean of the
 ``shift_long`` values before them, in units of their deviation, averaged over
 ``shift_smooth`` points and compared with its last ``shift_history`` values (deviation at least
-``shift_min_sd``); it enters the maximum scaled by ``shift_weight`` (0 turns it off). After a
-score of ``alarm`` or more the next ``rest`` scores are damped by ``damp``, so one event raises
-one early alarm instead of a burst.
+``shift_min_sd``); it enters the maximum scaled by ``shift_weight`` (0 turns it off). A third
+catches changes of daily shape or noise inside the range (``aiot.models.seasonal``): the last
+``season_window`` values against the same phase one period back, the period found from the
+autocorrelation of the last ``season_buffer`` values (peak at least ``season_min_acf``), with
+the same likelihood step; it enters scaled by ``season_weight``. After a score of ``alarm`` or
+more the next ``rest`` scores are damped by ``damp``, so one event raises one early alarm.
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ from aiot.models.levelshift import (
     tail,
     window_stats,
 )
+from aiot.models.seasonal import SeasonalDeviation, append_tail
 
 __all__ = ["ContextNovelty"]
 
 _PRIME = 1_000_003
 Ints = npt.NDArray[np.int64]
+_FLOATS = ("smooth", "c1", "c2", "shift_raw", "shift_hist")
 
 
 class ContextNovelty(BaseDetector):
@@ -50,6 +55,7 @@ class ContextNovelty(BaseDetector):
         "table_bits": 14,
         "shift_long": 200,
         "shift_history": 300,
+        "season_buffer": 1024,
     }
 
     def __init__(
@@ -70,6 +76,10 @@ class ContextNovelty(BaseDetector):
         shift_history: int = 1000,
         shift_min_sd: float = 0.3,
         shift_weight: float = 0.85,
+        season_window: int = 24,
+        season_buffer: int = 4096,
+        season_min_acf: float = 0.3,
+        season_weight: float = 0.85,
     ) -> None:
         self.bins = list(bins)
         self.orders = list(orders)
@@ -87,6 +97,13 @@ class ContextNovelty(BaseDetector):
         self.shift_history = shift_history
         self.shift_min_sd = shift_min_sd
         self.shift_weight = shift_weight
+        self.season_window = season_window
+        self.season_buffer = season_buffer
+        self.season_min_acf = season_min_acf
+        self.season_weight = season_weight
+        self._season = SeasonalDeviation(
+            season_window, 256, season_buffer, season_min_acf, shift_history, shift_min_sd
+        )
         self._rows = len(self.bins) * len(self.orders)
         self._depth = max(self.orders) - 1
         self._n = 0
@@ -172,6 +189,8 @@ class ContextNovelty(BaseDetector):
         likelihood, smooth = self._likelihood(counts)
         shift, shift_raw, shift_smooth, ref, c1, c2 = self._shift(x, hi - lo)
         raw = np.maximum(np.maximum(likelihood, spatial), self.shift_weight * shift)
+        if self.season_weight > 0:
+            raw = np.maximum(raw, self.season_weight * self._season.run(x, learn))
         out, quiet = np.zeros(len(x)), self._quiet
         for i, r in enumerate(raw):
             if quiet > 0:
@@ -183,15 +202,11 @@ class ContextNovelty(BaseDetector):
             self._n += len(x)
             self._lo, self._hi, self._quiet = float(lo[-1]), float(hi[-1]), quiet
             self._counts = tail(np.concatenate([self._counts, counts]), self.short - 1)
-            self._smooth = tail(np.concatenate([self._smooth, smooth]), self.history)
+            self._smooth = append_tail(self._smooth, smooth, self.history)
             keep = self.shift_short + self.shift_long + 1
             self._ref, self._c1, self._c2 = ref, tail(c1, keep), tail(c2, keep)
-            self._shift_raw = tail(
-                np.concatenate([self._shift_raw, shift_raw]), self.shift_smooth - 1
-            )
-            self._shift_hist = tail(
-                np.concatenate([self._shift_hist, shift_smooth]), self.shift_history
-            )
+            self._shift_raw = append_tail(self._shift_raw, shift_raw, self.shift_smooth - 1)
+            self._shift_hist = append_tail(self._shift_hist, shift_smooth, self.shift_history)
         return out
 
     def _score(self, x: Array) -> float:
@@ -209,7 +224,7 @@ class ContextNovelty(BaseDetector):
         return self._run(xs, learn=True)
 
     def state_dict(self) -> State:
-        """Range, recent symbols, context bit tables, novelty and likelihood history."""
+        """Range, recent symbols, context bit tables, novelty, shift and seasonal state."""
         return {
             "n": self._n,
             "lo": self._lo,
@@ -224,7 +239,7 @@ class ContextNovelty(BaseDetector):
             "c2": self._c2.copy(),
             "shift_raw": self._shift_raw.copy(),
             "shift_hist": self._shift_hist.copy(),
-        }
+        } | self._season.state_dict()
 
     def load_state_dict(self, state: State) -> None:
         """Restore everything ``state_dict`` wrote."""
@@ -233,9 +248,7 @@ class ContextNovelty(BaseDetector):
         self._symbols = np.asarray(state["symbols"], dtype=np.int64).copy()
         self._seen = np.asarray(state["seen"], dtype=np.uint8).copy()
         self._counts = np.asarray(state["counts"], dtype=np.int64).copy()
-        self._smooth = np.asarray(state["smooth"], dtype=np.float64).copy()
         self._ref = float(state["ref"])
-        self._c1 = np.asarray(state["c1"], dtype=np.float64).copy()
-        self._c2 = np.asarray(state["c2"], dtype=np.float64).copy()
-        self._shift_raw = np.asarray(state["shift_raw"], dtype=np.float64).copy()
-        self._shift_hist = np.asarray(state["shift_hist"], dtype=np.float64).copy()
+        floats = [np.asarray(state[k], dtype=np.float64).copy() for k in _FLOATS]
+        self._smooth, self._c1, self._c2, self._shift_raw, self._shift_hist = floats
+        self._season.load_state_dict(state)
