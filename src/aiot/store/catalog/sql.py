@@ -10,19 +10,19 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiot.domain import ApiKey, Bridge, Device, Role, Tenant
 from aiot.errors import Conflict, InvalidInput, NotFound, StoreError
+from aiot.store.catalog import records
+from aiot.store.catalog.engine import migrate, open_engine
+from aiot.store.catalog.records import Rejection
 from aiot.store.catalog.tables import (
     ApiKeyRow,
     AttributeRow,
@@ -38,31 +38,6 @@ _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SCOPES = ("client", "shared", "server")
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """A refused device message, as listed to users."""
-
-    tenant: str
-    at: datetime
-    transport: str
-    device: str | None
-    reason: str
-    message: str
-    excerpt: str
-
-    def public(self) -> dict[str, Any]:
-        """The rejection as JSON."""
-        return {**self.__dict__, "at": self.at.isoformat()}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(when: datetime | None) -> datetime | None:
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
-
-
 def hash_secret(secret: str) -> str:
     """SHA-256 of a key: keys are long random strings, so a fast hash is enough."""
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -73,8 +48,8 @@ class Catalog:
 
     def __init__(self, url: str) -> None:
         try:
-            self._engine = _engine(url)
-            _migrate(self._engine)
+            self._engine = open_engine(url)
+            migrate(self._engine)
         except SQLAlchemyError as err:
             raise StoreError(f"cannot open the catalog at {url}", str(err)) from err
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
@@ -106,21 +81,21 @@ class Catalog:
             )
         if self.find_tenant(tenant_id) is not None:
             raise Conflict(f"tenant {tenant_id!r} already exists")
-        row = TenantRow(id=tenant_id, name=name or tenant_id, created_at=_now())
+        row = TenantRow(id=tenant_id, name=name or tenant_id, created_at=records.now())
         with self._session() as s:
             s.add(row)
-        return _tenant(row)
+        return records.tenant(row)
 
     def find_tenant(self, tenant_id: str) -> Tenant | None:
         """The tenant, or None."""
         with self._session() as s:
             row = s.get(TenantRow, tenant_id)
-            return _tenant(row) if row else None
+            return records.tenant(row) if row else None
 
     def tenants(self) -> list[Tenant]:
         """Every tenant, by id."""
         with self._session() as s:
-            return [_tenant(r) for r in s.scalars(select(TenantRow).order_by(TenantRow.id))]
+            return [records.tenant(r) for r in s.scalars(select(TenantRow).order_by(TenantRow.id))]
 
     # devices
 
@@ -137,13 +112,13 @@ class Catalog:
             type=type,
             labels=dict(labels or {}),
             access_token=secrets.token_urlsafe(15),
-            created_at=_now(),
+            created_at=records.now(),
         )
         with self._session() as s:
             if s.scalar(select(DeviceRow.id).filter_by(tenant_id=tenant, name=name)):
                 raise Conflict(f"a device named {name!r} already exists")
             s.add(row)
-        return _device(row)
+        return records.device(row)
 
     def devices(self, tenant: str, type: str | None = None) -> list[Device]:
         """The tenant's devices, by name."""
@@ -151,7 +126,7 @@ class Catalog:
         if type is not None:
             query = query.filter_by(type=type)
         with self._session() as s:
-            return [_device(r) for r in s.scalars(query)]
+            return [records.device(r) for r in s.scalars(query)]
 
     def device(self, tenant: str, device_id: str) -> Device:
         """One device of the tenant, by id or name; NotFound for any other tenant's."""
@@ -161,7 +136,7 @@ class Catalog:
             )
             if row is None:
                 raise NotFound(f"no device {device_id!r}")
-            return _device(row)
+            return records.device(row)
 
     def delete_device(self, tenant: str, device_id: str) -> Device:
         """Remove the device and its attributes; its token stops working at once."""
@@ -183,7 +158,7 @@ class Catalog:
             row = s.scalar(select(DeviceRow).filter_by(access_token=token))
         if row is None:
             return None
-        found = _device(row)
+        found = records.device(row)
         with self._lock:
             self._tokens[token] = found
         return found
@@ -211,11 +186,11 @@ class Catalog:
             role=role.value,
             prefix=secret[:9],
             secret_hash=hash_secret(secret),
-            created_at=_now(),
+            created_at=records.now(),
         )
         with self._session() as s:
             s.add(row)
-        return _key(row), secret
+        return records.api_key(row), secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
         """The key whose secret this is, or None."""
@@ -224,13 +199,13 @@ class Catalog:
             row = s.scalar(select(ApiKeyRow).filter_by(secret_hash=digest))
         if row is None or not hmac.compare_digest(row.secret_hash, digest):
             return None
-        return _key(row)
+        return records.api_key(row)
 
     def keys(self, tenant: str) -> list[ApiKey]:
         """The tenant's keys (never their secrets)."""
         with self._session() as s:
             rows = s.scalars(select(ApiKeyRow).filter_by(tenant_id=tenant).order_by(ApiKeyRow.name))
-            return [_key(r) for r in rows]
+            return [records.api_key(r) for r in rows]
 
     def revoke_key(self, tenant: str, key_id: str) -> None:
         """Delete a key of the tenant."""
@@ -247,7 +222,7 @@ class Catalog:
         """Insert or update attributes of one scope."""
         if scope not in SCOPES:
             raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}", scope)
-        now = _now()
+        now = records.now()
         with self._session() as s:
             for key, value in values.items():
                 s.merge(
@@ -304,7 +279,7 @@ class Catalog:
             query = query.filter_by(reason=reason)
         with self._session() as s:
             rows = s.scalars(query.order_by(RejectionRow.id.desc()).limit(limit))
-            return [_rejection(r) for r in rows]
+            return [records.rejection(r) for r in rows]
 
     # bridges
 
@@ -336,7 +311,7 @@ class Catalog:
         if tenant is not None:
             query = query.filter_by(tenant_id=tenant)
         with self._session() as s:
-            return [_bridge(r) for r in s.scalars(query)]
+            return [records.bridge(r) for r in s.scalars(query)]
 
     def delete_bridge(self, tenant: str, bridge_id: str) -> Bridge:
         """Remove a bridge of the tenant, by id or name."""
@@ -362,83 +337,3 @@ def _trim(s: Session, tenant: str, keep: int) -> None:
     )
     if cutoff is not None:
         s.execute(delete(RejectionRow).filter_by(tenant_id=tenant).where(RejectionRow.id <= cutoff))
-
-
-def _engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
-def _migrate(engine: Engine) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
-def _tenant(row: TenantRow) -> Tenant:
-    return Tenant(id=row.id, name=row.name, created_at=_utc(row.created_at) or _now())
-
-
-def _device(row: DeviceRow) -> Device:
-    return Device(
-        id=row.id,
-        tenant=row.tenant_id,
-        name=row.name,
-        type=row.type,
-        access_token=row.access_token,
-        created_at=_utc(row.created_at) or _now(),
-        labels=dict(row.labels),
-        last_seen=_utc(row.last_seen),
-    )
-
-
-def _key(row: ApiKeyRow) -> ApiKey:
-    return ApiKey(
-        id=row.id,
-        tenant=row.tenant_id,
-        name=row.name,
-        role=Role(row.role),
-        prefix=row.prefix,
-        created_at=_utc(row.created_at) or _now(),
-    )
-
-
-def _rejection(row: RejectionRow) -> Rejection:
-    return Rejection(
-        tenant=row.tenant_id,
-        at=_utc(row.at) or _now(),
-        transport=row.transport,
-        device=row.device_id,
-        reason=row.reason,
-        message=row.message,
-        excerpt=row.excerpt,
-    )
-
-
-def _bridge(row: BridgeRow) -> Bridge:
-    return Bridge(
-        id=row.id,
-        tenant=row.tenant_id,
-        name=row.name,
-        url=row.url,
-        topics=tuple(row.topics),
-        created_at=_utc(row.created_at) or _now(),
-        username=row.username,
-        password=row.password,
-        create_devices=row.create_devices,
-        device_type=row.device_type,
-        ca_file=row.ca_file,
-    )
