@@ -28,6 +28,8 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_http.py
+	$(BIN)/python benchmarks/mqtt_ingest.py
+	$(BIN)/python benchmarks/detectors.py
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
