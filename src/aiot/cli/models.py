@@ -17,8 +17,8 @@ app = typer.Typer(
     name="models", help="List, describe, train, export and import models.", no_args_is_help=True
 )
 
-DataOpt = typer.Option(Path("data"), "--data", help="The platform's data folder")
-TenantOpt = typer.Option(..., "--tenant", help="Tenant that owns the model")
+DataOpt = typer.Option(Path("aiot-data"), "--data", help="The platform's data folder")
+TenantOpt = typer.Option("default", "--tenant", help="Tenant that owns the model")
 
 
 def _list_trained(ctx: typer.Context, as_json: bool) -> None:
@@ -37,7 +37,7 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
     trained: bool = typer.Option(False, "--trained", help="The tenant's trained models (server)"),
 ) -> None:
-    """Every registered model with its task, or (``--trained``) the tenant's trained ones."""
+    """Every registered model with its task, or (--trained) the tenant's trained ones."""
     if trained:
         return _list_trained(ctx, as_json)
     cards = [registry.card(name) for name in registry.names()]
@@ -55,7 +55,7 @@ def show_cmd(
     name: str,
     trained: bool = typer.Option(False, "--trained", help="A trained model of the tenant"),
 ) -> None:
-    """The card of a registered model (or, with ``--trained``, a trained one), as JSON."""
+    """The card of a registered model (or, with --trained, a trained one), as JSON."""
     if trained:
         return print_json(client_from(ctx).model(name))
     typer.echo(json.dumps(registry.card(name).to_dict(), indent=2))
