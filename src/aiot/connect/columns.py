@@ -1,0 +1,142 @@
+"""Growing point columns of one device's messages, turned into one Arrow table at the end.
+
+The hot path is a message whose values are all plain numbers: it is added whole, with list
+``extend`` and one run of ``ts`` and ``kind``, instead of one Python call per point. Anything
+else (booleans, strings, objects, a bad key or value) is typed and checked one point at a
+time, with the same reason codes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from aiot.domain import BATCH_SCHEMA, Kind
+from aiot.errors import PayloadRejected
+
+__all__ = ["MAX_KEY_LENGTH", "Columns", "reject"]
+
+MAX_KEY_LENGTH = 255
+_NUMBERS = frozenset((int, float))
+_NUMBER = int(Kind.NUMBER)
+
+
+def reject(reason: str, message: str) -> PayloadRejected:
+    """A refusal of the whole message with a reason code."""
+    return PayloadRejected(message, code=reason)
+
+
+class Columns:
+    """Points as columns; ``ts`` and ``kind`` as runs (value, length), expanded once."""
+
+    __slots__ = ("key", "limit", "run_kind", "run_size", "run_ts", "text", "value")
+
+    def __init__(self, limit: int) -> None:
+        self.key: list[str] = []
+        self.value: list[float | None] = []
+        self.text: list[str | None] = []
+        self.run_ts: list[int] = []
+        self.run_kind: list[int] = []
+        self.run_size: list[int] = []
+        self.limit = limit
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def add(self, key: Any, ts: int, raw: Any) -> None:
+        """One point of any type; refused if the key or the value is not allowed."""
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+            raise reject("invalid_key", f"a key must be a string of 1-{MAX_KEY_LENGTH} chars")
+        value, text, kind = _typed(key, raw)
+        self.key.append(key)
+        self.value.append(value)
+        self.text.append(text)
+        self._run(ts, kind, 1)
+
+    def extend(self, ts: int, values: dict[str, Any]) -> bool:
+        """Add every value at once if all are plain finite numbers; False (nothing added) if not."""
+        n = len(values)
+        if not n or not _plain_numbers(values):
+            return False
+        self.key.extend(values)
+        self.value.extend(values.values())
+        self.text.extend([None] * n)
+        self._run(ts, _NUMBER, n)
+        return True
+
+    def _run(self, ts: int, kind: int, size: int) -> None:
+        self.run_ts.append(ts)
+        self.run_kind.append(kind)
+        self.run_size.append(size)
+        if len(self.key) > self.limit:
+            raise reject("too_many_points", "too many points in one message")
+
+    def mark(self) -> tuple[int, int]:
+        """Where the columns end now, for :meth:`truncate`."""
+        return len(self.key), len(self.run_ts)
+
+    def truncate(self, mark: tuple[int, int]) -> None:
+        """Drop everything added since ``mark``."""
+        points, runs = mark
+        for column in (self.key, self.value, self.text):
+            del column[points:]
+        for run in (self.run_ts, self.run_kind, self.run_size):
+            del run[runs:]
+
+    def table(self, device: str) -> pa.Table:
+        """The points as a table of :data:`~aiot.domain.BATCH_SCHEMA`."""
+        sizes = np.asarray(self.run_size, dtype=np.int64)
+        return pa.table(
+            {
+                "device": pa.repeat(pa.scalar(device, pa.string()), len(self.key)),
+                "key": pa.array(self.key, pa.string()),
+                "ts": np.repeat(np.asarray(self.run_ts, dtype=np.int64), sizes),
+                "value": pa.array(self.value, pa.float64()),
+                "text": pa.array(self.text, pa.string()),
+                "kind": np.repeat(np.asarray(self.run_kind, dtype=np.int8), sizes),
+            },
+            schema=BATCH_SCHEMA,
+        )
+
+
+def _plain_numbers(values: dict[str, Any]) -> bool:
+    """Whether every key is valid and every value an int or float that is finite as a double."""
+    if "" in values or max(map(len, values)) > MAX_KEY_LENGTH:
+        return False
+    if not _NUMBERS.issuperset(map(type, values.values())):
+        return False  # booleans, strings, objects, null: one point at a time
+    try:
+        return math.isfinite(math.fsum(values.values()))
+    except OverflowError:  # a sum beyond a double: check the values one by one
+        return False
+
+
+def _typed(key: str, raw: Any) -> tuple[float | None, str | None, int]:
+    if isinstance(raw, bool):
+        return (1.0 if raw else 0.0), None, Kind.BOOL
+    if isinstance(raw, int | float):
+        number = float(raw)
+        if not math.isfinite(number):
+            raise reject("invalid_value", f"the value of {key!r} is not a finite number")
+        return number, None, Kind.NUMBER
+    if isinstance(raw, str):
+        cast = _as_number(raw)
+        return (cast, None, Kind.NUMBER) if cast is not None else (None, raw, Kind.TEXT)
+    if isinstance(raw, dict | list):
+        return None, json.dumps(raw, separators=(",", ":")), Kind.JSON
+    raise reject("invalid_value", f"the value of {key!r} is null")
+
+
+def _as_number(text: str) -> float | None:
+    stripped = text.strip()
+    if not stripped or stripped != text:
+        return None
+    try:
+        number = float(stripped)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
