@@ -169,7 +169,7 @@ class DeviceSession(asyncio.Protocol):
         if len(msg.payload) > self.limit:
             err: AiotError = PayloadTooLarge(f"the payload is larger than {self.limit} bytes")
             return self._misbehave(err, msg.payload)
-        if not self._bucket.take(time.monotonic()):
+        if not self._bucket.take(self.last_seen):  # the time of this read, not one per packet
             rate = self._bucket.rate
             return self._misbehave(TooManyRequests(f"above {rate:g} messages/s"), msg.payload)
         burst = self._burst
