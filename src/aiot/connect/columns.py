@@ -60,10 +60,12 @@ class Columns:
     def extend(self, ts: int, values: dict[str, Any]) -> bool:
         """Add every value at once if all are plain finite numbers; False (nothing added) if not."""
         n = len(values)
-        if not n or not _plain_numbers(values):
+        types = _plain_numbers(values) if n else None
+        if types is None:
             return False
         self.key.extend(values)
-        self.value.extend(values.values())
+        # Arrow refuses ints a double cannot hold exactly; float() rounds them, as add() does.
+        self.value.extend(map(float, values.values()) if int in types else values.values())
         self.text.extend([None] * n)
         self._run(ts, _NUMBER, n)
         return True
@@ -103,16 +105,17 @@ class Columns:
         )
 
 
-def _plain_numbers(values: dict[str, Any]) -> bool:
-    """Whether every key is valid and every value an int or float that is finite as a double."""
+def _plain_numbers(values: dict[str, Any]) -> set[type] | None:
+    """The value types if every key is valid and every value a finite int or float, else None."""
     if "" in values or max(map(len, values)) > MAX_KEY_LENGTH:
-        return False
-    if not _NUMBERS.issuperset(map(type, values.values())):
-        return False  # booleans, strings, objects, null: one point at a time
+        return None
+    types = set(map(type, values.values()))
+    if not types <= _NUMBERS:
+        return None  # booleans, strings, objects, null: one point at a time
     try:
-        return math.isfinite(math.fsum(values.values()))
+        return types if math.isfinite(math.fsum(values.values())) else None
     except OverflowError:  # a sum beyond a double: check the values one by one
-        return False
+        return None
 
 
 def _typed(key: str, raw: Any) -> tuple[float | None, str | None, int]:
