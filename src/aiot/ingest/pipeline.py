@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from aiot.domain import Batch
 from aiot.errors import AiotError, StoreError
+from aiot.ingest.seen import LastSeen
 from aiot.ingest.stats import IngestStats
 from aiot.settings import IngestSettings
 from aiot.store.base import TelemetryStore
@@ -43,6 +44,7 @@ class Ingestor:
         self.catalog = catalog
         self.settings = settings
         self.stats = IngestStats()
+        self.seen = LastSeen(catalog)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._rejections: list[Rejection] = []
@@ -62,6 +64,7 @@ class Ingestor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
         self.flush_rejections()
+        self.seen.flush()
 
     async def submit(self, batch: Batch, device_ids: Sequence[str] = ()) -> int:
         """Return once ``batch`` is durable; raise StoreError if it could not be stored."""
@@ -85,7 +88,7 @@ class Ingestor:
             try:
                 first = await asyncio.wait_for(self._queue.get(), timeout=0.5)
             except TimeoutError:
-                await asyncio.to_thread(self.flush_rejections)
+                await asyncio.to_thread(self._idle)
                 continue
             group = [first]
             points = len(group[0].batch)
@@ -116,8 +119,13 @@ class Ingestor:
             self.stats.accepted(tenant, len(items), written)
             devices = sorted({d for p in items for d in p.device_ids})
             if devices:
-                self.catalog.touch_devices(tenant, devices, now)
+                self.seen.mark(tenant, devices, now)
         self.flush_rejections()
+        self.seen.flush_due()
+
+    def _idle(self) -> None:
+        self.flush_rejections()
+        self.seen.flush()
 
     def reject(
         self,
