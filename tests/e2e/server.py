@@ -80,6 +80,11 @@ class AiotProcess:
         proc.stdout.close()
         return self.output
 
+    def admin(self) -> httpx.Client:
+        """A REST client with the admin key the first start wrote (close it after use)."""
+        key = (self.data_dir / "admin.key").read_text().strip()
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"})
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the ``aiot`` CLI against this server."""
         env = {**self.env, "AIOT_URL": self.url, "COLUMNS": "200"}

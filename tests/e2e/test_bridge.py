@@ -27,11 +27,6 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     broker.stop()
 
 
-def _admin(server: AiotProcess) -> httpx.Client:
-    key = (server.data_dir / "admin.key").read_text().strip()
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"})
-
-
 def _publish(broker: Mosquitto, messages: list[tuple[str, str]]) -> None:
     """Publish with QoS 1 as a plant's own software would, waiting for the broker's acks."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="plant-plc")
@@ -68,7 +63,7 @@ def test_bridge_survives_broker_and_aiot_restarts(tmp_path: Path, broker: Mosqui
     server = AiotProcess(tmp_path / "aiot-data")
     server.start()
     try:
-        with _admin(server) as api:
+        with server.admin() as api:
             _scenario(server, broker, api)
     finally:
         server.stop()

@@ -6,11 +6,8 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -18,19 +15,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from tests.e2e.server import AiotProcess
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[AiotProcess]:
-    proc = AiotProcess(tmp_path / "aiot-data")
-    proc.start()
-    yield proc
-    proc.stop()
-
-
-def _admin(server: AiotProcess) -> httpx.Client:
-    key = (server.data_dir / "admin.key").read_text().strip()
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"})
 
 
 def _device(server: AiotProcess, name: str) -> dict[str, Any]:
@@ -56,7 +40,7 @@ def test_thingsboard_device_and_commands(server: AiotProcess) -> None:
     client.publish(
         "v1/devices/me/telemetry", json.dumps({"temperature": 25}), qos=1
     ).wait_for_publish(5)
-    with _admin(server) as api:
+    with server.admin() as api:
         assert api.get("/api/devices/pump-1/latest").json()["temperature"]["value"] == 25
         answer = api.post("/api/devices/pump-1/rpc", json={"method": "ping", "params": {"n": 1}})
         assert answer.status_code == 200 and answer.json() == {"pong": {"n": 1}}
@@ -81,21 +65,28 @@ class _Sender:
         self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]
         self.client.max_queued_messages_set(0)
         self.sent: dict[int, int] = {}
-        self.acked: set[int] = set()
+        self.acked_mids: set[int] = set()
         self.lock = threading.Lock()
         self.client.on_publish = self._on_publish
         self.client.connect("127.0.0.1", port, 10)
         self.client.loop_start()
 
     def _on_publish(self, _c: Any, _u: Any, mid: int, _rc: Any, _p: Any) -> None:
+        # paho calls this holding its own lock: take ours only briefly, never around publish().
         with self.lock:
-            self.acked.add(self.sent[mid])
+            self.acked_mids.add(mid)
 
     def send(self, ts: int) -> None:
         payload = json.dumps({"ts": ts, "values": {"n": ts}})
+        info = self.client.publish("v1/devices/me/telemetry", payload, qos=1)
         with self.lock:
-            info = self.client.publish("v1/devices/me/telemetry", payload, qos=1)
             self.sent[info.mid] = ts
+
+    @property
+    def acked(self) -> set[int]:
+        """Timestamps of the points whose PUBACK came back."""
+        with self.lock:
+            return {self.sent[mid] for mid in self.acked_mids if mid in self.sent}
 
 
 def test_restart_with_qos1_in_flight_stores_acked_points_once(server: AiotProcess) -> None:
@@ -105,8 +96,7 @@ def test_restart_with_qos1_in_flight_stores_acked_points_once(server: AiotProces
         sender.send(ts)
     time.sleep(0.05)
     server.stop(signal.SIGKILL)  # in flight: some sent, some acked, some neither
-    with sender.lock:
-        acked_before_kill = set(sender.acked)
+    acked_before_kill = sender.acked
     server.start()
     for ts in range(1_001, 1_501):
         sender.send(ts)
@@ -116,7 +106,7 @@ def test_restart_with_qos1_in_flight_stores_acked_points_once(server: AiotProces
     sender.client.disconnect()
     sender.client.loop_stop()
     assert len(sender.acked) == 1_500
-    with _admin(server) as api:
+    with server.admin() as api:
         points = api.get(
             "/api/devices/meter-1/telemetry", params={"keys": "n", "start": 0, "limit": 10_000}
         ).json()["n"]

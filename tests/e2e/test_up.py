@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,19 +13,6 @@ import pytest
 from tests.e2e.server import AiotProcess
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[AiotProcess]:
-    proc = AiotProcess(tmp_path / "aiot-data")
-    proc.start()
-    yield proc
-    proc.stop()
-
-
-def _admin(server: AiotProcess) -> httpx.Client:
-    key = (server.data_dir / "admin.key").read_text().strip()
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"})
 
 
 def test_device_to_query_end_to_end(server: AiotProcess) -> None:
@@ -42,7 +28,7 @@ def test_device_to_query_end_to_end(server: AiotProcess) -> None:
     ]
     for form in forms:
         assert httpx.post(url, json=form).status_code == 200, form
-    with _admin(server) as api:
+    with server.admin() as api:
         raw = api.get(f"/api/devices/{device['id']}/telemetry", params={"start": 0, "end": 100_000})
         assert [p["value"] for p in raw.json()["whp"]] == [100.0, 102.0, 104.0, 110.0]
         assert raw.json()["status"] == [{"ts": 1000, "value": "flowing"}]
@@ -88,7 +74,7 @@ def test_bad_input_is_refused_and_the_server_stays_up(server: AiotProcess) -> No
         raw.recv(1024)
     assert httpx.post(url, json={"ok": 1}).status_code == 200
     assert server.alive()
-    with _admin(server) as api:
+    with server.admin() as api:
         stats = api.get("/api/ingest/stats").json()
         assert stats["rejected_messages"] == 4 and stats["accepted_points"] == 1
         assert stats["unknown_token_messages"] == 1
@@ -111,7 +97,7 @@ def test_acknowledged_points_survive_a_kill(tmp_path: Path) -> None:
             assert httpx.post(url, json=rows).status_code == 200
         first_output = server.stop(signal.SIGKILL)
         server.start()
-        with _admin(server) as api:
+        with server.admin() as api:
             got = api.get(
                 f"/api/devices/{device['id']}/telemetry",
                 params={"start": 0, "end": 10_000, "interval": "1h", "agg": "count"},
