@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime
 
+from aiot.domain import now_ms
 from aiot.errors import InvalidInput
 
 __all__ = ["now_ms", "parse_interval", "parse_keys", "parse_time"]
 
 _UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _INTERVAL = re.compile(r"^(\d+)(ms|s|m|h|d|w)?$")
-
-
-def now_ms() -> int:
-    """The current time in epoch milliseconds."""
-    return time.time_ns() // 1_000_000
 
 
 def parse_time(text: str | None, default: int, name: str = "time") -> int:

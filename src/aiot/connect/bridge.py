@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from aiot.connect.payloads import decode_telemetry
 from aiot.connect.topics import TopicTemplate
-from aiot.domain import Batch, Bridge
+from aiot.domain import Batch, Bridge, now_ms
 from aiot.errors import Conflict, InvalidInput, NotFound, PayloadRejected
 from aiot.ingest import Ingestor
 
@@ -157,20 +156,20 @@ class BridgeRunner:
                 self.client.ack(message.mid, message.qos)
 
     async def _write(self, burst: list[_Message]) -> None:
-        now_ms = time.time_ns() // 1_000_000
-        batches = [b for m in burst if (b := await self._decode(m, now_ms)) is not None]
+        stamp = now_ms()
+        batches = [b for m in burst if (b := await self._decode(m, stamp)) is not None]
         if batches:
             batch = Batch.concat(self.bridge.tenant, batches)
             devices = batch.table.column("device").unique().to_pylist()
             await self.ingest.submit(batch, devices)
             self.counts["stored_points"] += len(batch)
 
-    async def _decode(self, message: _Message, now_ms: int) -> Batch | None:
+    async def _decode(self, message: _Message, stamp: int) -> Batch | None:
         try:
             device, body = self._map(message)
             device_id = await self._device_id(device)
             limit = self.ingest.settings.max_points_per_message
-            return decode_telemetry(body, self.bridge.tenant, device_id, now_ms, limit)
+            return decode_telemetry(body, self.bridge.tenant, device_id, stamp, limit)
         except PayloadRejected as err:
             self.counts["rejected"] += 1
             self.ingest.reject(self.bridge.tenant, TRANSPORT, None, err, message.payload)

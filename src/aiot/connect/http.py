@@ -9,13 +9,12 @@ back. An unknown token is 401; a refused payload is 400 (413 when too large) wit
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from aiot.connect.payloads import decode_attributes, decode_telemetry
-from aiot.domain import Device
+from aiot.domain import Device, now_ms
 from aiot.errors import PayloadRejected, PayloadTooLarge, Unauthorized
 from aiot.ingest import Ingestor
 
@@ -50,7 +49,7 @@ def device_router(ingest: Ingestor) -> APIRouter:
         body = await read(request, device)
         try:
             batch = decode_telemetry(
-                body, device.tenant, device.id, _now_ms(), ingest.settings.max_points_per_message
+                body, device.tenant, device.id, now_ms(), ingest.settings.max_points_per_message
             )
         except PayloadRejected as err:
             ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
@@ -101,7 +100,3 @@ async def _read_limited(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"the payload is larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiot.domain.bridges import Bridge
 from aiot.domain.catalog import ApiKey, Device, Principal, Role, Tenant
 from aiot.domain.commands import Command, DeviceChannel
-from aiot.domain.telemetry import BATCH_SCHEMA, Aggregation, Batch, Kind, SeriesKey
+from aiot.domain.telemetry import BATCH_SCHEMA, Aggregation, Batch, Kind, SeriesKey, now_ms
 
 __all__ = [
     "BATCH_SCHEMA",
@@ -21,4 +21,5 @@ __all__ = [
     "Role",
     "SeriesKey",
     "Tenant",
+    "now_ms",
 ]

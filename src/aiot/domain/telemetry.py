@@ -12,6 +12,7 @@ that they aggregate); strings and JSON documents live in ``text``; ``kind`` tell
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["BATCH_SCHEMA", "Aggregation", "Batch", "Kind", "SeriesKey"]
+__all__ = ["BATCH_SCHEMA", "Aggregation", "Batch", "Kind", "SeriesKey", "now_ms"]
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds, the unit of every ``ts``."""
+    return time.time_ns() // 1_000_000
 
 
 class Kind(enum.IntEnum):

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiot.connect import topics
 from aiot.connect.mqtt import codec
 from aiot.connect.payloads import decode_attributes, decode_json, decode_telemetry_many
-from aiot.domain import Device
+from aiot.domain import Device, now_ms
 from aiot.errors import PayloadRejected
 from aiot.ingest import Ingestor
 
@@ -54,9 +53,9 @@ async def complete(ingest: Ingestor, device: Device, burst: Burst) -> bytes:
 
 
 async def _telemetry(ingest: Ingestor, device: Device, bodies: list[bytes]) -> None:
-    now_ms = time.time_ns() // 1_000_000
+    stamp = now_ms()
     limit = ingest.settings.max_points_per_message
-    batch, refused = decode_telemetry_many(bodies, device.tenant, device.id, now_ms, limit)
+    batch, refused = decode_telemetry_many(bodies, device.tenant, device.id, stamp, limit)
     for body, err in zip(bodies, refused, strict=True):
         if err is not None:
             ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
