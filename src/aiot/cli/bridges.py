@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from aiot.cli.common import client_from, command, console, print_json
+from aiot.cli.common import JsonOpt, client_from, command, console, print_json, print_table
 
 __all__ = ["bridges"]
 
 bridges = typer.Typer(help="Bridges to external MQTT brokers.", no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
 
 @bridges.command("add")
@@ -57,14 +54,20 @@ def bridges_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     found = client_from(ctx).bridges()
     if as_json:
         return print_json(found)
-    table = Table(title="bridges")
-    for column in ("name", "url", "topics", "connected", "received", "stored points", "error"):
-        table.add_column(column, overflow="fold")
-    for b in found:
-        row = [b["name"], b["url"], " ".join(b["topics"]), str(b.get("connected", False))]
-        row += [str(b.get("received", "")), str(b.get("stored_points", ""))]
-        table.add_row(*row, b.get("last_error") or "")
-    console.print(table)
+    columns = ["name", "url", "topics", "connected", "received", "stored points", "error"]
+    rows = [
+        [
+            b["name"],
+            b["url"],
+            " ".join(b["topics"]),
+            b.get("connected", False),
+            b.get("received"),
+            b.get("stored_points"),
+            b.get("last_error") or None,
+        ]
+        for b in found
+    ]
+    print_table("bridges", columns, rows)
 
 
 @bridges.command("remove")

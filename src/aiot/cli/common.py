@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from aiot.client import Client
 from aiot.errors import AiotError
@@ -21,6 +22,8 @@ __all__ = ["Connection", "client_from", "console", "fail", "print_json", "report
 
 console = Console()
 errors = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,16 @@ def reporting() -> Iterator[None]:
         yield
     except AiotError as err:
         raise fail(f"{err.message} [{err.code}]") from None
+
+
+def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A Rich table on stdout; None shows as an empty cell, long values wrap."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
 
 
 def print_json(data: Any) -> None:

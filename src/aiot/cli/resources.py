@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from aiot.cli.common import client_from, command, console, fail, print_json
+from aiot.cli.common import (
+    JsonOpt,
+    client_from,
+    command,
+    console,
+    fail,
+    print_json,
+    print_table,
+)
 
 __all__ = ["devices", "telemetry", "tenants"]
 
 tenants = typer.Typer(help="Tenants and their API keys (admin key).", no_args_is_help=True)
 devices = typer.Typer(help="Devices of the tenant.", no_args_is_help=True)
 telemetry = typer.Typer(help="Read stored telemetry.", no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
-
-
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
 
 
 @tenants.command("list")
@@ -35,7 +31,7 @@ def tenants_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     found = client_from(ctx).tenants()
     if as_json:
         return print_json(found)
-    _table(
+    print_table(
         "tenants", ["id", "name", "created"], [[t["id"], t["name"], t["created_at"]] for t in found]
     )
 
@@ -100,7 +96,7 @@ def devices_list(
     if as_json:
         return print_json(found)
     rows = [[d["name"], d["type"], d["id"], d["access_token"], d["last_seen"]] for d in found]
-    _table("devices", ["name", "type", "id", "access token", "last seen"], rows)
+    print_table("devices", ["name", "type", "id", "access token", "last seen"], rows)
 
 
 @devices.command("remove")
@@ -130,7 +126,7 @@ def telemetry_query(
     if as_json:
         return print_json(found)
     rows = [[key, _when(p["ts"]), p["value"]] for key, points in found.items() for p in points]
-    _table(f"{device} {agg if interval else 'raw'}", ["key", "time (UTC)", "value"], rows)
+    print_table(f"{device} {agg if interval else 'raw'}", ["key", "time (UTC)", "value"], rows)
 
 
 def _when(ms: int) -> str:
