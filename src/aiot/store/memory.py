@@ -38,8 +38,8 @@ class _Series:
     def columns(self) -> tuple[Array, Array, Array, Array]:
         return self.ts, self.value, self.text, self.kind
 
-    def select(self, mask: Array) -> _Series:
-        return _Series(self.ts[mask], self.value[mask], self.text[mask], self.kind[mask])
+    def select(self, rows: Array) -> _Series:
+        return _Series(self.ts[rows], self.value[rows], self.text[rows], self.kind[rows])
 
 
 class MemoryStore:
@@ -126,7 +126,7 @@ class MemoryStore:
     def latest(self, tenant: str, device: str, keys: Sequence[str] | None = None) -> pa.Table:
         """The last point of each key."""
         parts = [
-            _raw_table(k, s.select(np.arange(len(s.ts)) == len(s.ts) - 1))
+            _raw_table(k, s.select(np.array([len(s.ts) - 1])))
             for k, s in self._matching(tenant, device, keys)
             if len(s.ts)
         ]
