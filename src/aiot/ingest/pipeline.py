@@ -78,8 +78,9 @@ class Ingestor:
         """Write one batch now, synchronously (for in-process producers and tests)."""
         written = self.store.write(batch)
         self.stats.accepted(batch.tenant, 1, written)
-        if device_ids:
-            self.catalog.touch_devices(batch.tenant, device_ids, datetime.now(UTC))
+        if device_ids:  # no writer loop to flush later: write the last-seen times now
+            self.seen.mark(batch.tenant, device_ids, datetime.now(UTC))
+            self.seen.flush()
         return written
 
     async def _write_loop(self) -> None:
