@@ -6,7 +6,10 @@ latest-value queries. Its contract, checked for every backend by :mod:`aiot.stor
 - ``write`` returns only once the points are durable; a point is identified by
   (tenant, device, key, ts) and a later write of the same point replaces it (last write wins,
   within a batch too), so a device that resends after a lost acknowledgement stores it once.
-- Time ranges are ``[start, end)`` in epoch milliseconds; results are ordered by key, then ts.
+- Time ranges are ``[start, end)`` in epoch milliseconds; results are ordered by key, then ts
+  (newest first within each key when a raw query asks for ``order="desc"``).
+- A raw query's ``limit`` applies per key, as ThingsBoard's timeseries API does: every key asked
+  for gets up to ``limit`` points, the oldest ones (``"asc"``) or the newest (``"desc"``).
 - Aggregates bucket time from ``start`` in steps of ``interval`` ms. ``count`` counts every
   point; the other aggregates use numeric points (numbers and booleans) only; ``last`` is the
   value with the greatest ts in the bucket. Buckets without points are absent.
@@ -18,13 +21,16 @@ Query results are Arrow tables with the columns of :data:`RAW_SCHEMA` or :data:`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import pyarrow as pa
 
 from aiot.domain import Aggregation, Batch
 
-__all__ = ["AGG_SCHEMA", "RAW_SCHEMA", "TelemetryStore"]
+__all__ = ["AGG_SCHEMA", "RAW_SCHEMA", "Order", "TelemetryStore"]
+
+Order = Literal["asc", "desc"]
+"""The order of a raw query's points within each key: oldest first, or newest first."""
 
 RAW_SCHEMA = pa.schema(
     [
@@ -57,8 +63,13 @@ class TelemetryStore(Protocol):
         start: int,
         end: int,
         limit: int | None = None,
+        order: Order = "asc",
     ) -> pa.Table:
-        """Raw points of ``device`` in ``[start, end)``; all keys when ``keys`` is None."""
+        """Raw points of ``device`` in ``[start, end)``, up to ``limit`` of each key.
+
+        All keys when ``keys`` is None. Keys come sorted; within a key, points are by ts in
+        ``order``, and ``limit`` keeps the first ones in that order (the newest for ``"desc"``).
+        """
         ...
 
     def aggregate(

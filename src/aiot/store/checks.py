@@ -43,6 +43,25 @@ def check_roundtrip_raw(store: TelemetryStore) -> None:
     assert store.query("t1", "d1", None, 0, 10**13, limit=3).num_rows == 3
 
 
+def check_limit_per_key(store: TelemetryStore) -> None:
+    """A limit gives every key asked for its share of points, the oldest ones."""
+    ts = np.arange(10)
+    store.write(Batch.numeric("t1", "d1", ["b"] * 10 + ["a"] * 10, [*ts, *ts], np.ones(20)))
+    got = store.query("t1", "d1", ["a", "b"], 2, 100, limit=3).to_pydict()
+    assert got["key"] == ["a"] * 3 + ["b"] * 3
+    assert got["ts"] == [2, 3, 4, 2, 3, 4]
+    assert store.query("t1", "d1", None, 0, 100, limit=10).num_rows == 20
+
+
+def check_order_desc(store: TelemetryStore) -> None:
+    """Descending order is newest first within each key, keys still sorted; limit keeps newest."""
+    store.write(Batch.numeric("t1", "d1", ["b", "a", "a", "a", "b"], [1, 1, 2, 3, 2], np.ones(5)))
+    got = store.query("t1", "d1", None, 0, 3, order="desc").to_pydict()
+    assert got["key"] == ["a", "a", "b", "b"] and got["ts"] == [2, 1, 2, 1]
+    newest = store.query("t1", "d1", ["a", "b"], 0, 10, limit=2, order="desc").to_pydict()
+    assert newest["key"] == ["a", "a", "b", "b"] and newest["ts"] == [3, 2, 2, 1]
+
+
 def check_types_kept(store: TelemetryStore) -> None:
     """Strings, booleans and JSON come back as written, with their kind."""
     store.write(_mixed())
@@ -149,6 +168,8 @@ def check_large_batch(store: TelemetryStore) -> None:
 
 ALL_CHECKS: list[Check] = [
     check_roundtrip_raw,
+    check_limit_per_key,
+    check_order_desc,
     check_types_kept,
     check_last_write_wins,
     check_aggregates,

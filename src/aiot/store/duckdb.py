@@ -111,18 +111,27 @@ class DuckDBStore:
         start: int,
         end: int,
         limit: int | None = None,
+        order: str = "asc",
     ) -> pa.Table:
-        """Raw points in ``[start, end)``, by key then ts."""
+        """Raw points in ``[start, end)``, by key then ts in ``order``, ``limit`` per key."""
         where, params = self._where(tenant, device, keys)
+        direction = self._direction(order)
         sql = (
             f"SELECT key, ts, value, text, kind FROM telemetry WHERE {where} "
-            "AND ts >= ? AND ts < ? ORDER BY key, ts"
+            "AND ts >= ? AND ts < ? "
         )
         params += [start, end]
-        if limit is not None:
-            sql += " LIMIT ?"
+        if limit is not None:  # every key gets its share, not only the first keys
+            sql += f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY ts {direction}) <= ? "
             params.append(limit)
-        return self._fetch(sql, params, RAW_SCHEMA)
+        return self._fetch(sql + f"ORDER BY key, ts {direction}", params, RAW_SCHEMA)
+
+    @staticmethod
+    def _direction(order: str) -> str:
+        """SQL's word for ``"asc"`` or ``"desc"``; nothing else reaches the SQL text."""
+        if order not in ("asc", "desc"):
+            raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
+        return order.upper()
 
     def aggregate(
         self,

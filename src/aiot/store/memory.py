@@ -91,14 +91,17 @@ class MemoryStore:
         start: int,
         end: int,
         limit: int | None = None,
+        order: str = "asc",
     ) -> pa.Table:
-        """Raw points in ``[start, end)``, by key then ts."""
+        """Raw points in ``[start, end)``, by key then ts in ``order``, ``limit`` per key."""
+        if order not in ("asc", "desc"):
+            raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
         parts = []
         for k, s in self._matching(tenant, device, keys):
-            part = s.select((s.ts >= start) & (s.ts < end))
-            parts.append(_raw_table(k, part))
-        table = pa.concat_tables(parts) if parts else RAW_SCHEMA.empty_table()
-        return table.slice(0, limit) if limit is not None else table
+            rows = np.flatnonzero((s.ts >= start) & (s.ts < end))
+            rows = rows[::-1] if order == "desc" else rows
+            parts.append(_raw_table(k, s.select(rows[:limit])))  # every key gets its share
+        return pa.concat_tables(parts) if parts else RAW_SCHEMA.empty_table()
 
     def aggregate(
         self,
