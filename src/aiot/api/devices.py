@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from aiot.api.deps import Caller, Operator, PlatformDep
-from aiot.api.params import now_ms, parse_interval, parse_keys, parse_time
-from aiot.api.render import latest_json, series_json
+from aiot.api.paging import cut_to_limit, page_headers
+from aiot.api.params import now_ms, parse_interval, parse_keys, parse_order, parse_time
+from aiot.api.render import Series, latest_json, series_json
 from aiot.domain import Aggregation, Device, Principal, Role
 
 __all__ = ["router"]
@@ -65,6 +66,8 @@ def delete_device(device_id: str, platform: PlatformDep, principal: Operator) ->
 @router.get("/{device_id}/telemetry")
 def telemetry(
     device_id: str,
+    request: Request,
+    response: Response,
     platform: PlatformDep,
     principal: Caller,
     keys: Annotated[str | None, Query(description="comma-separated; all keys if absent")] = None,
@@ -72,21 +75,32 @@ def telemetry(
     end: Annotated[str | None, Query(description="ISO-8601 or epoch ms; default now")] = None,
     interval: Annotated[str | None, Query(description="bucket: 30s, 15m, 1h, 1d")] = None,
     agg: Aggregation = Aggregation.AVG,
-    limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = 10_000,
-) -> dict[str, list[dict[str, Any]]]:
-    """Raw points, or time-bucket aggregates when ``interval`` is given; ``[start, end)``."""
+    limit: Annotated[int, Query(ge=1, le=MAX_POINTS, description="raw points per key")] = 10_000,
+    order_by: Annotated[str, Query(alias="orderBy", description="ASC or DESC, by ts")] = "ASC",
+) -> Series:
+    """Raw points, or time-bucket aggregates when ``interval`` is given; ``[start, end)``.
+
+    A raw answer that left points out names the keys in ``Aiot-Truncated-Keys`` and links the
+    next page (``Link: <...>; rel="next"``).
+    """
     device = platform.catalog.device(principal.tenant, device_id)
     end_ms = parse_time(end, now_ms() + 1, "end")
     start_ms = parse_time(start, end_ms - _DAY_MS, "start")
-    wanted = parse_keys(keys)
-    if interval is None:
-        table = platform.store.query(principal.tenant, device.id, wanted, start_ms, end_ms, limit)
-    else:
+    wanted, order = parse_keys(keys), parse_order(order_by)
+    if interval is not None:
         step = parse_interval(interval)
         table = platform.store.aggregate(
             principal.tenant, device.id, wanted, start_ms, end_ms, step, agg
         )
-    return series_json(table, wanted)
+        return series_json(table, wanted, reverse=order == "desc")
+    # One point more than asked tells a key that was cut from one with exactly `limit`.
+    table = platform.store.query(
+        principal.tenant, device.id, wanted, start_ms, end_ms, limit + 1, order
+    )
+    series = series_json(table, wanted)
+    cut = cut_to_limit(series, limit)
+    response.headers.update(page_headers(request.url, series, cut, order, start_ms, end_ms))
+    return series
 
 
 @router.get("/{device_id}/latest")

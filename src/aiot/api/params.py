@@ -1,4 +1,4 @@
-"""Parsing of query parameters: times (ISO-8601 or epoch ms) and intervals (``15m``, ``1h``)."""
+"""Parsing of query parameters: times (ISO-8601 or epoch ms), intervals (``15m``), orders."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from aiot.domain import now_ms
 from aiot.errors import InvalidInput
+from aiot.store.base import Order
 
-__all__ = ["now_ms", "parse_interval", "parse_keys", "parse_time"]
+__all__ = ["now_ms", "parse_interval", "parse_keys", "parse_order", "parse_time"]
 
 _UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _INTERVAL = re.compile(r"^(\d+)(ms|s|m|h|d|w)?$")
@@ -44,3 +45,13 @@ def parse_keys(text: str | None) -> list[str] | None:
     if not text:
         return None
     return [k.strip() for k in text.split(",") if k.strip()]
+
+
+def parse_order(text: str, name: str = "orderBy") -> Order:
+    """ThingsBoard's ``orderBy``: ``ASC`` (oldest first) or ``DESC``, in any case."""
+    lowered = text.strip().lower()
+    if lowered == "asc":
+        return "asc"
+    if lowered == "desc":
+        return "desc"
+    raise InvalidInput(f"{name} must be ASC or DESC", text)

@@ -9,7 +9,10 @@ import pyarrow as pa
 
 from aiot.domain import Kind
 
-__all__ = ["latest_json", "series_json"]
+__all__ = ["Series", "latest_json", "series_json"]
+
+Series = dict[str, list[dict[str, Any]]]
+"""Points by key, ThingsBoard's telemetry body."""
 
 
 def _value(value: float | None, text: str | None, kind: int) -> Any:
@@ -33,11 +36,14 @@ def _points(table: pa.Table) -> list[tuple[str, dict[str, Any]]]:
     return [(k, {"ts": t, "value": _value(v, x, kind)}) for k, t, v, x, kind in rows]
 
 
-def series_json(table: pa.Table, keys: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Points grouped by key, oldest first; requested keys without points map to ``[]``."""
-    found: dict[str, list[dict[str, Any]]] = {k: [] for k in keys or []}
+def series_json(table: pa.Table, keys: list[str] | None = None, reverse: bool = False) -> Series:
+    """Points by key in the table's order (or reversed); asked-for keys without points: []."""
+    found: Series = {k: [] for k in keys or []}
     for key, point in _points(table):
         found.setdefault(key, []).append(point)
+    if reverse:
+        for points in found.values():
+            points.reverse()
     return found
 
 
