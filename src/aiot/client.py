@@ -4,17 +4,27 @@
 >>> pump = client.create_device("pump-1", type="pump")  # doctest: +SKIP
 >>> client.post_telemetry(pump["access_token"], {"temp": 21.5})  # doctest: +SKIP
 >>> client.telemetry(pump["id"], keys=["temp"], interval="1h")  # doctest: +SKIP
+>>> page = client.telemetry(pump["id"], limit=100, order="desc")  # doctest: +SKIP
+>>> page.truncated, page.next_params["end"]  # doctest: +SKIP
+(('temp',), '1767225600000')
+>>> for key, point in client.tail(pump["id"]):  # doctest: +SKIP
+...     print(key, point["ts"], point["value"])
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 
 from aiot import errors
 
-__all__ = ["Client"]
+__all__ = ["Client", "Telemetry"]
+
+Point = dict[str, Any]
 
 _BY_STATUS: dict[int, type[errors.AiotError]] = {
     400: errors.InvalidInput,
@@ -26,6 +36,38 @@ _BY_STATUS: dict[int, type[errors.AiotError]] = {
     429: errors.TooManyRequests,
     503: errors.StoreError,
 }
+
+
+class Telemetry(dict[str, list[Point]]):
+    """Points by key, ``{key: [{"ts": ms, "value": v}]}``, and what the server left out.
+
+    ``truncated`` names the keys that had more points in the range than the limit;
+    ``next_url`` is the query for the rest of them (None when nothing was cut).
+    """
+
+    def __init__(
+        self,
+        points: dict[str, list[Point]],
+        truncated: tuple[str, ...] = (),
+        next_url: str | None = None,
+    ) -> None:
+        super().__init__(points)
+        self.truncated = truncated
+        self.next_url = next_url
+
+    @property
+    def next_params(self) -> dict[str, str] | None:
+        """The next page's query parameters (``start``, ``end``, ``keys``...), if any."""
+        if self.next_url is None:
+            return None
+        return dict(parse_qsl(urlsplit(self.next_url).query))
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> Telemetry:
+        """The body of a telemetry answer, with its truncation headers read."""
+        cut = response.headers.get("Aiot-Truncated-Keys", "")
+        following = response.links.get("next", {}).get("url")
+        return cls(response.json(), tuple(unquote(k) for k in cut.split(",") if k), following)
 
 
 class Client:
@@ -55,15 +97,19 @@ class Client:
         self.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as err:
             raise errors.ServiceError(f"cannot reach aiot at {self.url}: {err}") from err
         if response.status_code >= 400:
             raise _error(response)
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+        return response
 
     # tenants and keys
 
@@ -122,9 +168,13 @@ class Client:
         interval: str | None = None,
         agg: str = "avg",
         limit: int | None = None,
-    ) -> dict[str, list[dict[str, Any]]]:
-        """Raw points or aggregates, ``{key: [{"ts": ms, "value": v}]}``."""
-        params: dict[str, Any] = {"agg": agg}
+        order: str = "asc",
+    ) -> Telemetry:
+        """Raw points (``limit`` per key) or aggregates, by ts in ``order`` (asc or desc).
+
+        A dict ``{key: [{"ts": ms, "value": v}]}``; its ``truncated`` names the keys cut short.
+        """
+        params: dict[str, Any] = {"agg": agg, "orderBy": order}
         for name, value in (("start", start), ("end", end), ("interval", interval)):
             if value is not None:
                 params[name] = str(value)
@@ -132,10 +182,46 @@ class Client:
             params["keys"] = ",".join(keys)
         if limit is not None:
             params["limit"] = limit
-        result: dict[str, list[dict[str, Any]]] = self._call(
-            "GET", f"/api/devices/{device}/telemetry", params=params
-        )
-        return result
+        response = self._send("GET", f"/api/devices/{device}/telemetry", params=params)
+        return Telemetry.from_response(response)
+
+    def tail(
+        self,
+        device: str,
+        keys: list[str] | None = None,
+        interval: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Iterator[tuple[str, Point]]:
+        """Yield ``(key, point)`` for each point stored after the call; poll every ``interval`` s.
+
+        Stop by closing the iterator (or with Ctrl+C). Each key is followed from the ts of its
+        newest point, so a point older than one already seen (a late arrival) is not shown; a
+        key that had no points yields all it gets.
+        """
+        seen = {key: point["ts"] for key, point in self.latest(device, keys).items()}
+        while True:
+            fresh, more = self._since(device, keys, seen)
+            yield from fresh
+            if not more:  # a key cut short is read on at once, not after a pause
+                sleep(interval)
+
+    def _since(
+        self, device: str, keys: list[str] | None, seen: dict[str, int]
+    ) -> tuple[list[tuple[str, Point]], bool]:
+        """Points newer than ``seen`` (advanced in place), oldest first; whether more remain."""
+        fresh: list[tuple[str, Point]] = []
+        more = False
+        for key, newest in self.latest(device, keys).items():
+            if key in seen and newest["ts"] <= seen[key]:
+                continue
+            start = seen[key] + 1 if key in seen else 0
+            page = self.telemetry(device, [key], start, newest["ts"] + 1, limit=_TAIL_PAGE)
+            points = page.get(key, [])
+            fresh += [(key, point) for point in points]
+            if points:
+                seen[key] = points[-1]["ts"]
+            more = more or bool(page.truncated)
+        return sorted(fresh, key=lambda pair: (pair[1]["ts"], pair[0])), more
 
     def latest(self, device: str, keys: list[str] | None = None) -> dict[str, dict[str, Any]]:
         """The newest value of each key."""
@@ -215,6 +301,9 @@ class Client:
     def post_attributes(self, token: str, attributes: dict[str, Any]) -> None:
         """Send client attributes as the device that owns ``token``."""
         self._call("POST", f"/api/v1/{token}/attributes", json=attributes)
+
+
+_TAIL_PAGE = 1000  # points per key and request while tailing
 
 
 def _error(response: httpx.Response) -> errors.AiotError:
