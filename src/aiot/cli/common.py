@@ -18,7 +18,7 @@ from rich.table import Table
 from aiot.client import Client
 from aiot.errors import AiotError
 
-__all__ = ["Connection", "client_from", "console", "fail", "print_json", "reporting"]
+__all__ = ["Connection", "client_from", "console", "fail", "note", "print_json", "reporting"]
 
 console = Console()
 errors = Console(stderr=True)
@@ -53,6 +53,11 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one clear line on stderr; return the exit to raise."""
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def note(message: str) -> None:
+    """Print one line on stderr that is worth knowing but no error (stdout stays the data)."""
+    errors.print(f"[bold yellow]note:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 @contextmanager

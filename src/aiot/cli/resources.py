@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -13,15 +15,26 @@ from aiot.cli.common import (
     command,
     console,
     fail,
+    note,
     print_json,
     print_table,
 )
+from aiot.client import Telemetry
 
 __all__ = ["devices", "telemetry", "tenants"]
 
 tenants = typer.Typer(help="Tenants and their API keys (admin key).", no_args_is_help=True)
 devices = typer.Typer(help="Devices of the tenant.", no_args_is_help=True)
 telemetry = typer.Typer(help="Read stored telemetry.", no_args_is_help=True)
+
+KeysOpt = Annotated[str | None, typer.Option(help="comma-separated keys; all if absent")]
+
+
+class Order(StrEnum):
+    """Points of each key oldest first, or newest first."""
+
+    ASC = "asc"
+    DESC = "desc"
 
 
 @tenants.command("list")
@@ -112,21 +125,75 @@ def devices_remove(ctx: typer.Context, device: str) -> None:
 def telemetry_query(
     ctx: typer.Context,
     device: Annotated[str, typer.Argument(help="device id or name")],
-    keys: Annotated[str | None, typer.Option(help="comma-separated keys")] = None,
+    keys: KeysOpt = None,
     start: Annotated[str | None, typer.Option(help="ISO-8601 or epoch ms; default end-1d")] = None,
     end: Annotated[str | None, typer.Option(help="ISO-8601 or epoch ms; default now")] = None,
     interval: Annotated[str | None, typer.Option(help="bucket, e.g. 15m, 1h")] = None,
     agg: Annotated[str, typer.Option(help="avg, min, max, sum, count, last")] = "avg",
-    limit: Annotated[int, typer.Option(help="raw points at most")] = 10_000,
+    limit: Annotated[int, typer.Option(help="raw points per key at most")] = 10_000,
+    order: Annotated[Order, typer.Option(help="by time", case_sensitive=False)] = Order.ASC,
     as_json: JsonOpt = False,
 ) -> None:
     """Print a device's telemetry: raw points, or aggregates with --interval."""
-    wanted = keys.split(",") if keys else None
-    found = client_from(ctx).telemetry(device, wanted, start, end, interval, agg, limit)
+    found = client_from(ctx).telemetry(
+        device, _keys(keys), start, end, interval, agg, limit, order.value
+    )
+    if found.truncated:
+        note(_cut_message(found, limit, order))
     if as_json:
         return print_json(found)
     rows = [[key, _when(p["ts"]), p["value"]] for key, points in found.items() for p in points]
     print_table(f"{device} {agg if interval else 'raw'}", ["key", "time (UTC)", "value"], rows)
+
+
+def _cut_message(found: Telemetry, limit: int, order: Order) -> str:
+    """Which keys were cut, at what limit, and the options that show the rest."""
+    cut = ",".join(found.truncated)
+    edge, more = ("newest", "older") if order is Order.DESC else ("oldest", "later")
+    message = f"only the {edge} {limit} points of {cut} are shown; see {more} ones with a higher "
+    following = found.next_params or {}
+    if "start" in following and "end" in following:
+        resume = f"--keys {cut} --start {following['start']} --end {following['end']}"
+        return f"{message}--limit, or with {resume}" + (" --order desc" if edge == "newest" else "")
+    return message + "--limit"
+
+
+@telemetry.command("latest")
+@command
+def telemetry_latest(
+    ctx: typer.Context,
+    device: Annotated[str, typer.Argument(help="device id or name")],
+    keys: KeysOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the newest value of each key of a device."""
+    found = client_from(ctx).latest(device, _keys(keys))
+    if as_json:
+        return print_json(found)
+    rows = [[key, _when(p["ts"]), p["value"]] for key, p in found.items()]
+    print_table(f"{device} latest", ["key", "time (UTC)", "value"], rows)
+
+
+@telemetry.command("tail")
+@command
+def telemetry_tail(
+    ctx: typer.Context,
+    device: Annotated[str, typer.Argument(help="device id or name")],
+    keys: KeysOpt = None,
+    interval: Annotated[float, typer.Option(help="seconds between polls", min=0)] = 1.0,
+    count: Annotated[int | None, typer.Option(hidden=True, min=1)] = None,
+) -> None:
+    """Print the points a device sends from now on, one a line, until Ctrl+C."""
+    arriving = client_from(ctx).tail(device, _keys(keys), interval)
+    try:
+        for key, point in itertools.islice(arriving, count):  # count: stop after N (tests)
+            typer.echo(f"{_when(point['ts'])}  {key}  {point['value']}")
+    except KeyboardInterrupt:
+        pass  # Ctrl+C is how a tail ends
+
+
+def _keys(text: str | None) -> list[str] | None:
+    return [k.strip() for k in text.split(",") if k.strip()] if text else None
 
 
 def _when(ms: int) -> str:
