@@ -36,6 +36,7 @@ from aiot.store.base import TelemetryStore
 from aiot.store.catalog import Catalog
 from aiot.store.duckdb import DuckDBStore
 from aiot.store.memory import MemoryStore
+from aiot.store.wal import FileLog, IngestLog, MemoryLog
 
 __all__ = ["AdminKey", "Platform"]
 
@@ -66,7 +67,7 @@ class Platform:
         self.store = store
         self.catalog = catalog
         self.admin_key = admin_key
-        self.ingest = Ingestor(store, catalog, settings.ingest)
+        self.ingest = Ingestor(store, catalog, settings.ingest, *_log(settings))
         self.mqtt = MqttEndpoint(self.ingest, settings.mqtt) if settings.mqtt.port else None
         self.channel: DeviceChannel | None = self.mqtt
         self.bridges = Bridges(self.ingest)
@@ -146,9 +147,15 @@ class Platform:
         return self.catalog.attributes(tenant, device.id, scope)
 
     def close(self) -> None:
-        """Release the store and the catalog."""
+        """Release the ingest log, the store and the catalog."""
+        self.ingest.wal.close()
         self.store.close()
         self.catalog.close()
+
+    def reader(self) -> TelemetryStore:
+        """The telemetry store, once it holds every point acknowledged so far (up to 1 s)."""
+        self.ingest.settle()
+        return self.store
 
     # who is calling
 
@@ -173,13 +180,13 @@ class Platform:
     def delete_device(self, tenant: str, device_id: str) -> Device:
         """Remove a device from the catalog and its telemetry from the store."""
         device = self.catalog.delete_device(tenant, device_id)
-        self.store.delete_device(tenant, device.id)
+        self.reader().delete_device(tenant, device.id)
         return device
 
     def train_model(self, tenant: str, device_id: str, spec: training.TrainSpec) -> ModelCard:
         """Fit a detector on a device's stored history; store it as the model's next version."""
         device = self.catalog.device(tenant, device_id)
-        table = self.store.query(tenant, device.id, spec.keys, spec.start, spec.end)
+        table = self.reader().query(tenant, device.id, spec.keys, spec.start, spec.end)
         ts, values = _history(table, spec.keys)
         model, metrics = training.fit(spec.detector, spec.params, values)
         interval = float(np.median(np.diff(ts))) / 1000.0 if len(ts) > 1 else None
@@ -219,6 +226,13 @@ def _store(settings: Settings) -> TelemetryStore:
     if settings.store.backend == "memory":
         return MemoryStore()
     return DuckDBStore(settings.data_dir / "telemetry.duckdb")
+
+
+def _log(settings: Settings) -> tuple[IngestLog, float]:
+    """The ingest log and how often the store checkpoints before the log may drop segments."""
+    if settings.store.backend == "memory":
+        return MemoryLog(), 0.0  # nothing is durable anyway: release at once
+    return FileLog(settings.data_dir / "wal", settings.ingest.log_segment_bytes), 30.0
 
 
 def _admin_key(settings: Settings) -> AdminKey:

@@ -30,7 +30,17 @@ class IngestSettings(BaseModel):
 
     max_payload_bytes: int = Field(default=1_048_576, gt=0)
     max_points_per_message: int = Field(default=100_000, gt=0)
-    max_group_points: int = Field(default=200_000, gt=0, description="points per durable write")
+    max_group_points: int = Field(default=200_000, gt=0, description="points per log append")
+    max_apply_points: int = Field(
+        default=500_000, gt=0, description="points per store transaction when applying the log"
+    )
+    max_log_lag_points: int = Field(
+        default=5_000_000, gt=0, description="acknowledged points the store may trail by"
+    )
+    query_wait_seconds: float = Field(
+        default=1.0, ge=0, description="a query waits this long for the store to catch up"
+    )
+    log_segment_bytes: int = Field(default=64 << 20, gt=0, description="ingest log segment size")
     rejection_log_size: int = Field(default=10_000, gt=0, description="kept per tenant")
 
 

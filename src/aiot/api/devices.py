@@ -89,12 +89,12 @@ def telemetry(
     wanted, order = parse_keys(keys), parse_order(order_by)
     if interval is not None:
         step = parse_interval(interval)
-        table = platform.store.aggregate(
+        table = platform.reader().aggregate(
             principal.tenant, device.id, wanted, start_ms, end_ms, step, agg
         )
         return series_json(table, wanted, reverse=order == "desc")
     # One point more than asked tells a key that was cut from one with exactly `limit`.
-    table = platform.store.query(
+    table = platform.reader().query(
         principal.tenant, device.id, wanted, start_ms, end_ms, limit + 1, order
     )
     series = series_json(table, wanted)
@@ -109,14 +109,14 @@ def latest(
 ) -> dict[str, dict[str, Any]]:
     """The newest value of each key."""
     device = platform.catalog.device(principal.tenant, device_id)
-    return latest_json(platform.store.latest(principal.tenant, device.id, parse_keys(keys)))
+    return latest_json(platform.reader().latest(principal.tenant, device.id, parse_keys(keys)))
 
 
 @router.get("/{device_id}/keys")
 def keys(device_id: str, platform: PlatformDep, principal: Caller) -> list[str]:
     """The telemetry keys the device has sent."""
     device = platform.catalog.device(principal.tenant, device_id)
-    return platform.store.keys(principal.tenant, device.id)
+    return platform.reader().keys(principal.tenant, device.id)
 
 
 @router.get("/{device_id}/attributes")

@@ -24,8 +24,15 @@ class RetentionIn(BaseModel):
 
 @router.get("/ingest/stats")
 def stats(platform: PlatformDep, principal: Caller) -> dict[str, Any]:
-    """Accepted messages and points, refused messages by reason, since the server started."""
-    return platform.ingest.stats.snapshot(principal.tenant, principal.platform_admin)
+    """Accepted messages and points, refused messages by reason, since the server started.
+
+    The installation's admin also sees the ingest log: its offsets and depth, fsync times, and
+    how far the store trails it (``log.store.lag_points``, ``apply_delay_ms``).
+    """
+    counts = platform.ingest.stats.snapshot(principal.tenant, principal.platform_admin)
+    if principal.platform_admin:
+        counts["log"] = platform.ingest.log_stats()
+    return counts
 
 
 @router.get("/ingest/rejections")
@@ -45,4 +52,4 @@ def retention(body: RetentionIn, platform: PlatformDep, principal: Admin) -> dic
     """Delete old telemetry of the tenant (or of one device)."""
     before = parse_time(body.before, 0, "before")
     device = platform.catalog.device(principal.tenant, body.device).id if body.device else None
-    return {"deleted": platform.store.delete_before(principal.tenant, before, device)}
+    return {"deleted": platform.reader().delete_before(principal.tenant, before, device)}

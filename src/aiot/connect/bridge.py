@@ -161,7 +161,7 @@ class BridgeRunner:
         if batches:
             batch = Batch.concat(self.bridge.tenant, batches)
             devices = batch.table.column("device").unique().to_pylist()
-            await self.ingest.submit(batch, devices)
+            await self.ingest.submit(batch, devices, messages=len(batches))
             self.counts["stored_points"] += len(batch)
 
     async def _decode(self, message: _Message, stamp: int) -> Batch | None:

@@ -1,10 +1,14 @@
-"""The ingestion pipeline: validated batches in, durable group writes out, refusals counted.
+"""The ingestion pipeline: validated batches in, one fsynced log append per group, refusals counted.
 
 Transports call :meth:`Ingestor.submit` with a decoded batch and acknowledge the device only
-when it returns. Submissions that arrive while a write is in progress are grouped into the
-next write, one transaction for many messages: the store's commit cost is paid per group,
-not per message. A failed write fails every submission of its group, so nothing is
-acknowledged that is not stored.
+when it returns. Submissions that arrive while an append is in progress are grouped into the
+next one: one write and one fsync of the ingest log (:mod:`aiot.store.wal`) for many messages
+of every connection, HTTP request and bridge. A failed append fails every submission of its
+group, so nothing is acknowledged that is not durable. The :class:`~aiot.ingest.applier.Applier`
+then applies the log to the telemetry store in large batches in the background; queries wait
+for it (:meth:`Ingestor.settle`) so that they see every point acknowledged before them.
+When the store falls behind by ``max_log_lag_points``, appends wait: devices are slowed,
+never refused.
 """
 
 from __future__ import annotations
@@ -15,14 +19,19 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
 
 from aiot.domain import Batch
 from aiot.errors import AiotError, StoreError
+from aiot.ingest.applier import Applier
 from aiot.ingest.seen import LastSeen
 from aiot.ingest.stats import IngestStats
 from aiot.settings import IngestSettings
 from aiot.store.base import TelemetryStore
 from aiot.store.catalog import Catalog, Rejection
+from aiot.store.wal import IngestLog, MemoryLog
 
 __all__ = ["Ingestor"]
 
@@ -33,16 +42,26 @@ _EXCERPT = 200
 class _Pending:
     batch: Batch
     device_ids: Sequence[str]
+    messages: int
     done: asyncio.Future[int]
 
 
 class Ingestor:
-    """Groups submitted batches into durable writes and keeps the rejection log."""
+    """Groups submitted batches into durable log appends and keeps the rejection log."""
 
-    def __init__(self, store: TelemetryStore, catalog: Catalog, settings: IngestSettings) -> None:
+    def __init__(
+        self,
+        store: TelemetryStore,
+        catalog: Catalog,
+        settings: IngestSettings,
+        wal: IngestLog | None = None,
+        checkpoint_every: float = 30.0,
+    ) -> None:
         self.store = store
         self.catalog = catalog
         self.settings = settings
+        self.wal: IngestLog = wal if wal is not None else MemoryLog()
+        self.applier = Applier(self.wal, store, settings.max_apply_points, checkpoint_every)
         self.stats = IngestStats()
         self.seen = LastSeen(catalog)
         self._queue: asyncio.Queue[_Pending] | None = None
@@ -51,37 +70,54 @@ class Ingestor:
         self._lock = threading.Lock()
 
     async def start(self) -> None:
-        """Start the group writer on the running event loop."""
+        """Replay what the store has not taken, then start the group writer and the applier."""
+        await asyncio.to_thread(self.applier.catch_up)
+        self.applier.start()
         self._queue = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop(), name="aiot-ingest-writer")
 
     async def stop(self) -> None:
-        """Write what is queued, then stop the writer."""
+        """Append what is queued, apply the whole log, then stop."""
         if self._queue is not None:
             await self._queue.join()
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+        self._queue = self._writer = None
+        await asyncio.to_thread(self.applier.stop)
         self.flush_rejections()
         self.seen.flush()
 
-    async def submit(self, batch: Batch, device_ids: Sequence[str] = ()) -> int:
-        """Return once ``batch`` is durable; raise StoreError if it could not be stored."""
+    async def submit(self, batch: Batch, device_ids: Sequence[str] = (), messages: int = 1) -> int:
+        """Return once ``batch`` is durable; raise StoreError if it could not be stored.
+
+        ``messages`` is how many device messages (MQTT PUBLISH, HTTP requests) it holds.
+        """
         if self._queue is None:
-            return self.write(batch, device_ids)
+            return self.write(batch, device_ids, messages)
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(batch, device_ids, done))
+        await self._queue.put(_Pending(batch, device_ids, messages, done))
         return await done
 
-    def write(self, batch: Batch, device_ids: Sequence[str] = ()) -> int:
-        """Write one batch now, synchronously (for in-process producers and tests)."""
-        written = self.store.write(batch)
-        self.stats.accepted(batch.tenant, 1, written)
+    def write(self, batch: Batch, device_ids: Sequence[str] = (), messages: int = 1) -> int:
+        """Append one batch and apply it now, synchronously (in-process producers, tests)."""
+        self._append({batch.tenant: [batch]})
+        self.stats.accepted(batch.tenant, messages, len(batch))
+        self.applier.catch_up()
         if device_ids:  # no writer loop to flush later: write the last-seen times now
             self.seen.mark(batch.tenant, device_ids, datetime.now(UTC))
             self.seen.flush()
-        return written
+        return len(batch)
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until the store holds every point acknowledged so far (at most ``timeout`` s)."""
+        wait = self.settings.query_wait_seconds if timeout is None else timeout
+        return self.applier.wait(self.wal.end, wait)
+
+    def log_stats(self) -> dict[str, Any]:
+        """The ingest log and its application to the store, as JSON (installation-wide)."""
+        return {**self.wal.stats(), "store": self.applier.stats()}
 
     async def _write_loop(self) -> None:
         assert self._queue is not None
@@ -100,8 +136,8 @@ class Ingestor:
                 await asyncio.to_thread(self._write_group, group)
             except AiotError as err:
                 _fail(group, err)
-            except Exception as err:  # a store bug must not kill the writer
-                _fail(group, StoreError("the telemetry store failed", repr(err)))
+            except Exception as err:  # a log bug must not kill the writer
+                _fail(group, StoreError("the ingest log failed", repr(err)))
             else:
                 for pending in group:
                     if not pending.done.done():
@@ -111,18 +147,26 @@ class Ingestor:
                     self._queue.task_done()
 
     def _write_group(self, group: list[_Pending]) -> None:
-        by_tenant: dict[str, list[_Pending]] = {}
+        by_tenant: dict[str, list[Batch]] = {}
         for pending in group:
-            by_tenant.setdefault(pending.batch.tenant, []).append(pending)
+            by_tenant.setdefault(pending.batch.tenant, []).append(pending.batch)
+        self._append(by_tenant)
         now = datetime.now(UTC)
-        for tenant, items in by_tenant.items():
-            written = self.store.write(Batch.concat(tenant, [p.batch for p in items]))
-            self.stats.accepted(tenant, len(items), written)
-            devices = sorted({d for p in items for d in p.device_ids})
-            if devices:
-                self.seen.mark(tenant, devices, now)
+        for pending in group:
+            tenant = pending.batch.tenant
+            self.stats.accepted(tenant, pending.messages, len(pending.batch))
+            if pending.device_ids:
+                self.seen.mark(tenant, pending.device_ids, now)
         self.flush_rejections()
         self.seen.flush_due()
+
+    def _append(self, by_tenant: dict[str, list[Batch]]) -> None:
+        limit = self.settings.max_log_lag_points
+        if self.wal.end - self.applier.applied > limit:  # the store is behind: slow down
+            self.applier.wait(self.wal.end - limit, self.settings.query_wait_seconds * 30)
+        batches = [_combined(tenant, parts) for tenant, parts in by_tenant.items()]
+        self.wal.append(batches)
+        self.applier.appended(self.wal.end)
 
     def _idle(self) -> None:
         self.flush_rejections()
@@ -166,3 +210,10 @@ def _fail(group: list[_Pending], err: AiotError) -> None:
     for pending in group:
         if not pending.done.done():
             pending.done.set_exception(err)
+
+
+def _combined(tenant: str, parts: list[Batch]) -> Batch:
+    """One batch of one chunk: the log writes one Arrow record batch per record."""
+    if len(parts) == 1:
+        return parts[0]
+    return Batch(tenant, pa.concat_tables([p.table for p in parts]).combine_chunks())

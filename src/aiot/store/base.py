@@ -6,6 +6,11 @@ latest-value queries. Its contract, checked for every backend by :mod:`aiot.stor
 - ``write`` returns only once the points are durable; a point is identified by
   (tenant, device, key, ts) and a later write of the same point replaces it (last write wins,
   within a batch too), so a device that resends after a lost acknowledgement stores it once.
+- ``apply`` writes records of the ingest log (:mod:`aiot.store.wal`) and, in the same
+  transaction, their end as the store's ``position``: after a crash the log is replayed from
+  ``position`` and no point is applied twice or skipped. Later offsets win on equal points.
+  ``checkpoint`` makes everything applied durable in the store's own files, so that the log
+  may drop what the store has taken.
 - Time ranges are ``[start, end)`` in epoch milliseconds; results are ordered by key, then ts
   (newest first within each key when a raw query asks for ``order="desc"``).
 - A raw query's ``limit`` applies per key, as ThingsBoard's timeseries API does: every key asked
@@ -26,6 +31,7 @@ from typing import Literal, Protocol, runtime_checkable
 import pyarrow as pa
 
 from aiot.domain import Aggregation, Batch
+from aiot.store.wal.base import Record
 
 __all__ = ["AGG_SCHEMA", "RAW_SCHEMA", "Order", "TelemetryStore"]
 
@@ -53,6 +59,18 @@ class TelemetryStore(Protocol):
 
     def write(self, batch: Batch) -> int:
         """Store the points durably; return how many were written."""
+        ...
+
+    def apply(self, records: Sequence[Record]) -> int:
+        """Store the log's records and their end as :meth:`position`, atomically; points."""
+        ...
+
+    def position(self) -> int:
+        """The ingest-log offset up to which this store has applied records (0 when new)."""
+        ...
+
+    def checkpoint(self) -> None:
+        """Make every applied record durable in the store's own files."""
         ...
 
     def query(

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from aiot.domain import BATCH_SCHEMA, Aggregation, Batch, Kind
 from aiot.store.base import TelemetryStore
+from aiot.store.wal.base import Record
 
 __all__ = ["ALL_CHECKS"]
 
@@ -166,7 +167,35 @@ def check_large_batch(store: TelemetryStore) -> None:
     assert store.keys("t1", "d3") == [f"k{i}" for i in range(7)]
 
 
+def check_apply_moves_the_position(store: TelemetryStore) -> None:
+    """Applied records move the position to their end; a later offset wins on equal points."""
+    assert store.position() == 0
+    first = Record(0, Batch.numeric("t1", "d1", "x", [1, 2], [1.0, 2.0]))
+    again = Record(2, Batch.numeric("t1", "d1", "x", [2, 3], [20.0, 3.0]))  # ts 2 resent
+    assert store.apply([first]) == 2
+    assert store.position() == 2
+    store.apply([again, Record(4, Batch.numeric("t2", "d1", "x", [2], [9.0]))])
+    assert store.position() == 5
+    got = store.query("t1", "d1", ["x"], 0, 10).to_pydict()
+    assert got["ts"] == [1, 2, 3]
+    assert got["value"] == [1.0, 20.0, 3.0]
+    assert store.count("t1") == 3
+    store.checkpoint()
+    assert store.position() == 5
+
+
+def check_late_points_replace_only_their_own(store: TelemetryStore) -> None:
+    """A late batch replaces equal points of its series, and nothing of other series."""
+    store.write(Batch.numeric("t1", ["d1", "d2"], "x", [5, 5], [1.0, 2.0]))
+    store.write(Batch.numeric("t1", "d1", "x", [3, 5], [30.0, 50.0]))
+    assert store.query("t1", "d1", ["x"], 0, 10).column("value").to_pylist() == [30.0, 50.0]
+    assert store.query("t1", "d2", ["x"], 0, 10).column("value").to_pylist() == [2.0]
+    assert store.count("t1") == 3
+
+
 ALL_CHECKS: list[Check] = [
+    check_apply_moves_the_position,
+    check_late_points_replace_only_their_own,
     check_roundtrip_raw,
     check_limit_per_key,
     check_order_desc,

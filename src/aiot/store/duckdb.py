@@ -1,9 +1,11 @@
 """The embedded telemetry store: one DuckDB file under the data folder.
 
-Points are keyed by (tenant, device, key, ts); ``INSERT OR REPLACE`` makes a resent point
-replace the stored one. DuckDB commits through its write-ahead log before ``write`` returns,
-so a written batch survives a crash. One connection serves every thread under a lock: the
-ingest pipeline groups many messages into one write, which is what makes this fast.
+Points are appended, never looked up one by one: the store keeps, per series, the newest ts it
+holds, and only a batch that reaches back to or before it (a resent or late point) pays a
+delete of the points it replaces, within that batch's time range. So the last write wins
+without a keyed ``INSERT OR REPLACE``, which caps DuckDB near a third of its append rate.
+``apply`` records the ingest log's position in the same transaction as the points. One
+connection serves every thread under a lock.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pyarrow.compute as pc
 from aiot.domain import Aggregation, Batch, Kind
 from aiot.errors import StoreError
 from aiot.store.base import AGG_SCHEMA, RAW_SCHEMA
+from aiot.store.wal.base import Record
 
 __all__ = ["DuckDBStore"]
 
@@ -33,21 +36,31 @@ CREATE TABLE IF NOT EXISTS telemetry (
     ts BIGINT NOT NULL,
     value DOUBLE,
     text VARCHAR,
-    kind TINYINT NOT NULL,
-    PRIMARY KEY (tenant, device, key, ts)
+    kind TINYINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS applied (position BIGINT NOT NULL);
+INSERT INTO applied SELECT 0 WHERE NOT EXISTS (SELECT * FROM applied);
+"""
+# Stores made before the ingest log keyed their rows; the key is what made appends slow.
+_UNKEY = """
+CREATE TABLE telemetry_appended AS SELECT * FROM telemetry;
+DROP TABLE telemetry;
+ALTER TABLE telemetry_appended RENAME TO telemetry;
+"""
+_COLUMNS = "tenant, device, key, ts, value, text, kind"
+_INSERT = f"INSERT INTO telemetry SELECT {_COLUMNS} FROM incoming"
+# A batch that names a point twice: the row with the greatest seq (the latest write) wins.
+_INSERT_LAST = (
+    f"{_INSERT} QUALIFY row_number() OVER "
+    "(PARTITION BY tenant, device, key, ts ORDER BY seq DESC) = 1"
 )
+_REPLACE = """
+DELETE FROM telemetry USING incoming AS i
+WHERE telemetry.ts BETWEEN ? AND ? AND telemetry.tenant = i.tenant
+  AND telemetry.device = i.device AND telemetry.key = i.key AND telemetry.ts = i.ts
 """
-
-_INSERT = """
-INSERT OR REPLACE INTO telemetry
-SELECT ? AS tenant, device, key, ts, value, text, kind FROM incoming
-"""
-# A batch that names a point twice: the last of its rows wins (DuckDB would keep the first).
-_INSERT_LAST = """
-INSERT OR REPLACE INTO telemetry
-SELECT ? AS tenant, device, key, ts, value, text, kind FROM incoming
-QUALIFY row_number() OVER (PARTITION BY device, key, ts ORDER BY seq DESC) = 1
-"""
+_SERIES = ["tenant", "device", "key"]
+_Series = tuple[str, str, str]
 
 _AGG_SQL = {
     Aggregation.AVG: "avg(value) FILTER (WHERE kind IN (0, 1))",
@@ -65,7 +78,9 @@ class DuckDBStore:
     def __init__(self, path: Path | str) -> None:
         try:
             self._con = ddb.connect(str(path))
+            _unkey(self._con)
             self._con.execute(_SCHEMA)
+            self._newest = _newest(self._con)
         except ddb.Error as err:
             hint = " (is another aiot using this data folder?)" if "lock" in str(err) else ""
             raise StoreError(f"cannot open the telemetry store at {path}{hint}", str(err)) from err
@@ -80,20 +95,73 @@ class DuckDBStore:
                 raise StoreError("the telemetry store failed", str(err)) from err
 
     def write(self, batch: Batch) -> int:
-        """Insert or replace the batch's points in one transaction."""
-        if not len(batch):
-            return 0
-        incoming, sql = batch.table, _INSERT
-        if _repeats_a_point(incoming):  # rare: a batch with a point twice needs the window
-            seq = pa.array(np.arange(len(batch), dtype=np.int64))
-            incoming, sql = incoming.append_column("seq", seq), _INSERT_LAST
+        """Insert the batch's points, replacing equal ones, in one transaction."""
+        return self._insert([Record(0, batch)], None)
+
+    def apply(self, records: Sequence[Record]) -> int:
+        """Insert the records' points and move :meth:`position` to their end, atomically."""
+        return self._insert(records, records[-1].end if records else None)
+
+    def _insert(self, records: Sequence[Record], position: int | None) -> int:
+        incoming = _incoming(records)
+        summary = _summary(incoming) if incoming.num_rows else None
         with self._cursor() as con:
-            con.register("incoming", incoming)
+            con.begin()
             try:
-                con.execute(sql, [batch.tenant])
+                if summary is not None:
+                    self._insert_rows(con, incoming, summary)
+                if position is not None:
+                    con.execute("UPDATE applied SET position = ?", [position]).fetchall()
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
             finally:
-                con.unregister("incoming")
-        return len(batch)
+                if summary is not None:
+                    con.unregister("incoming")
+            if summary is not None:
+                self._note_newest(summary)
+        return int(incoming.num_rows)
+
+    def _insert_rows(
+        self, con: ddb.DuckDBPyConnection, incoming: pa.Table, summary: pa.Table
+    ) -> None:
+        con.register("incoming", incoming)
+        late = self._late(summary)
+        if late is not None:  # resent or late points: drop the rows they replace
+            con.execute(_REPLACE, list(late)).fetchall()
+        repeats = pc.any(pc.less(summary["ts_count_distinct"], summary["ts_count"])).as_py()
+        con.execute(_INSERT_LAST if repeats else _INSERT).fetchall()
+
+    def _late(self, summary: pa.Table) -> tuple[int, int] | None:
+        """The ts range of series that reach back to a point already held, if any do."""
+        series = zip(*(summary[c].to_pylist() for c in (*_SERIES, "ts_min", "ts_max")), strict=True)
+        low = high = None
+        for tenant, device, key, first, last in series:
+            newest = self._newest.get((tenant, device, key))
+            if newest is not None and first <= newest:
+                low = first if low is None else min(low, first)
+                high = last if high is None else max(high, last)
+        return None if low is None or high is None else (low, high)
+
+    def _note_newest(self, summary: pa.Table) -> None:
+        series = zip(*(summary[c].to_pylist() for c in (*_SERIES, "ts_max")), strict=True)
+        newest = self._newest
+        for tenant, device, key, last in series:
+            held = newest.get((tenant, device, key))
+            if held is None or last > held:
+                newest[(tenant, device, key)] = last
+
+    def position(self) -> int:
+        """The ingest-log offset applied so far."""
+        with self._cursor() as con:
+            rows = con.execute("SELECT max(position) FROM applied").fetchall()
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+    def checkpoint(self) -> None:
+        """Write DuckDB's own log into the database file."""
+        with self._cursor() as con:
+            con.execute("CHECKPOINT").fetchall()
 
     def _where(self, tenant: str, device: str, keys: Sequence[str] | None) -> tuple[str, list[Any]]:
         sql = "tenant = ? AND device = ?"
@@ -184,16 +252,16 @@ class DuckDBStore:
 
     def _delete(self, where: str, params: list[Any]) -> int:
         with self._cursor() as con:
-            row = con.execute(f"DELETE FROM telemetry WHERE {where}", params).fetchone()
-        return int(row[0]) if row else 0
+            rows = con.execute(f"DELETE FROM telemetry WHERE {where}", params).fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def count(self, tenant: str) -> int:
         """Points held for the tenant."""
         with self._cursor() as con:
-            row = con.execute(
+            rows = con.execute(
                 "SELECT count(*) FROM telemetry WHERE tenant = ?", [tenant]
-            ).fetchone()
-        return int(row[0]) if row else 0
+            ).fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def _fetch(self, sql: str, params: list[Any], schema: pa.Schema) -> pa.Table:
         with self._cursor() as con:
@@ -206,23 +274,38 @@ class DuckDBStore:
             self._con.close()
 
 
-def _repeats_a_point(table: pa.Table) -> bool:
-    """Whether two rows share (device, key, ts); sorting codes is cheaper than a SQL window."""
-    if table.num_rows < 2:
-        return False
-    device = _codes(table["device"])
-    key = _codes(table["key"])
-    ts = table["ts"].to_numpy()
-    order = np.lexsort((ts, key, device))
-    device, key, ts = device[order], key[order], ts[order]
-    same = (device[1:] == device[:-1]) & (key[1:] == key[:-1]) & (ts[1:] == ts[:-1])
-    return bool(same.any())
+def _incoming(records: Sequence[Record]) -> pa.Table:
+    """The records' points with their tenant and seq (log offset: later wins) as columns."""
+    parts = []
+    for record in records:
+        table, n = record.batch.table, len(record.batch)
+        table = table.add_column(0, "tenant", pa.repeat(pa.scalar(record.batch.tenant), n))
+        seq = np.arange(record.offset, record.offset + n, dtype=np.int64)
+        parts.append(table.append_column("seq", pa.array(seq)))
+    if not parts:
+        return pa.table({"seq": pa.array([], pa.int64())})
+    return pa.concat_tables(parts)
 
 
-def _codes(column: pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.int32]]:
-    """Equal strings get equal integers."""
-    encoded = pc.dictionary_encode(column.combine_chunks())  # one dictionary for every chunk
-    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+def _summary(incoming: pa.Table) -> pa.Table:
+    """Per series: first and last ts, points and distinct ts (fewer: a point named twice)."""
+    return incoming.group_by(_SERIES, use_threads=False).aggregate(
+        [("ts", "min"), ("ts", "max"), ("ts", "count"), ("ts", "count_distinct")]
+    )
+
+
+def _unkey(con: ddb.DuckDBPyConnection) -> None:
+    keyed = con.execute(
+        "SELECT count(*) FROM duckdb_constraints() "
+        "WHERE table_name = 'telemetry' AND constraint_type = 'PRIMARY KEY'"
+    ).fetchall()
+    if keyed and keyed[0][0]:
+        con.execute(_UNKEY).fetchall()
+
+
+def _newest(con: ddb.DuckDBPyConnection) -> dict[_Series, int]:
+    rows = con.execute("SELECT tenant, device, key, max(ts) FROM telemetry GROUP BY ALL").fetchall()
+    return {(str(t), str(d), str(k)): int(ts) for t, d, k, ts in rows}
 
 
 # Kind is referenced in SQL by number; keep the two in step.

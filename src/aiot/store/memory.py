@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from aiot.domain import Aggregation, Batch, Kind
 from aiot.store.base import AGG_SCHEMA, RAW_SCHEMA
+from aiot.store.wal.base import Record
 
 __all__ = ["MemoryStore"]
 
@@ -47,7 +48,24 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._series: dict[tuple[str, str, str], _Series] = {}
+        self._position = 0
         self._lock = threading.Lock()
+
+    def apply(self, records: Sequence[Record]) -> int:
+        """Write the records in order; their end becomes the position."""
+        written = sum(self.write(record.batch) for record in records)
+        if records:
+            with self._lock:
+                self._position = records[-1].end
+        return written
+
+    def position(self) -> int:
+        """The ingest-log offset applied so far (0 after every start: nothing is kept)."""
+        with self._lock:
+            return self._position
+
+    def checkpoint(self) -> None:
+        """Nothing to make durable."""
 
     def write(self, batch: Batch) -> int:
         """Merge the batch into the series it touches."""

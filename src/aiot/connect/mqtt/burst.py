@@ -60,7 +60,8 @@ async def _telemetry(ingest: Ingestor, device: Device, bodies: list[bytes]) -> N
         if err is not None:
             ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
     if batch is not None:
-        await ingest.submit(batch, [device.id])
+        accepted = sum(err is None for err in refused)
+        await ingest.submit(batch, [device.id], messages=accepted)
 
 
 async def _attributes(ingest: Ingestor, device: Device, bodies: list[bytes]) -> None:

@@ -1,0 +1,159 @@
+"""The telemetry store's consumer of the ingest log: acknowledged records applied in bulk.
+
+A background thread waits for new records, reads everything the store has not taken (up to
+``max_points`` at a time) and applies it in one store transaction that also moves the store's
+position. So the store is written in large batches whatever the size of the messages, and a
+restart replays exactly what the last transaction did not take. Every ``checkpoint_every``
+seconds the store is checkpointed and the position released to the log, which may then drop
+old segments.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from aiot.store.base import TelemetryStore
+from aiot.store.wal import IngestLog
+
+__all__ = ["Applier"]
+
+CONSUMER = "store"
+log = logging.getLogger("aiot.ingest")
+
+
+class Applier:
+    """Applies the log to the store in a thread; :meth:`wait` for read-your-writes."""
+
+    def __init__(
+        self,
+        wal: IngestLog,
+        store: TelemetryStore,
+        max_points: int = 500_000,
+        checkpoint_every: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.wal, self.store = wal, store
+        self.max_points = max_points
+        self.checkpoint_every = checkpoint_every
+        self._clock = clock
+        self._applied = wal.register(CONSUMER, store.position())
+        self._released_at = clock()
+        self._cond = threading.Condition()
+        self._appended: deque[tuple[int, float]] = deque()  # (end offset, when acknowledged)
+        self._delays: deque[float] = deque(maxlen=1024)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.failures = 0
+        self.gaps = 0
+
+    @property
+    def applied(self) -> int:
+        """The log offset up to which the store has applied records."""
+        with self._cond:
+            return self._applied
+
+    def appended(self, end: int) -> None:
+        """The log grew to ``end`` (acknowledged now): wake the thread."""
+        with self._cond:
+            self._appended.append((end, self._clock()))
+            self._cond.notify_all()
+
+    def start(self) -> None:
+        """Start applying in the background."""
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="aiot-store-applier", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Apply what is left, checkpoint the store, release the log, stop the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        try:
+            self.catch_up()
+            self._release()
+        except Exception as err:  # the log keeps the records: the next start replays them
+            log.error("the store did not take the whole ingest log before stopping: %r", err)
+
+    def catch_up(self) -> None:
+        """Apply every record in the log now, in this thread (replay at start, tests)."""
+        while self._apply_some():
+            pass
+
+    def wait(self, position: int, timeout: float) -> bool:
+        """Wait until the store has applied everything before ``position``."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._applied >= position, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stopping or self.wal.end > self._applied, 1.0)
+                if self._stopping:
+                    return
+            try:
+                self._apply_some()
+                if self._clock() - self._released_at >= self.checkpoint_every:
+                    self._release()
+            except Exception as err:  # a store failure: retry, the log keeps the records
+                self.failures += 1
+                log.error("applying the ingest log to the store failed: %r", err)
+                time.sleep(1.0)
+
+    def _apply_some(self) -> bool:
+        position = self.applied
+        records = self.wal.read(position, self.max_points)
+        if not records:
+            return False
+        if records[0].offset > position:
+            self.gaps += 1
+            log.error(
+                "ingest log: %d points lost before offset %d",
+                records[0].offset - position,
+                records[0].offset,
+            )
+        self.store.apply(records)
+        with self._cond:
+            self._applied = records[-1].end
+            self._note_delay(self._applied)
+            self._cond.notify_all()
+        return True
+
+    def _note_delay(self, applied: int) -> None:
+        now, latest = self._clock(), None
+        while self._appended and self._appended[0][0] <= applied:
+            latest = self._appended.popleft()[1]
+        if latest is not None:
+            self._delays.append(now - latest)
+
+    def _release(self) -> None:
+        position = self.applied
+        self.store.checkpoint()
+        self.wal.release(CONSUMER, position)
+        self._released_at = self._clock()
+
+    def stats(self) -> dict[str, Any]:
+        """Applied offset, lag in points, and the delay from acknowledgement to query (ms)."""
+        with self._cond:
+            delays = np.asarray(self._delays, dtype=np.float64) * 1000.0
+            applied = self._applied
+        lag = self.wal.end - applied
+        return {
+            "applied": applied,
+            "lag_points": lag,
+            "apply_delay_ms": {
+                "p50": float(np.percentile(delays, 50)) if len(delays) else None,
+                "p99": float(np.percentile(delays, 99)) if len(delays) else None,
+            },
+            "failures": self.failures,
+        }
