@@ -37,6 +37,9 @@ class IngestSettings(BaseModel):
     max_log_lag_points: int = Field(
         default=5_000_000, gt=0, description="acknowledged points the store may trail by"
     )
+    apply_interval_seconds: float = Field(
+        default=0.1, ge=0, description="the store takes the log at most this often, in bulk"
+    )
     query_wait_seconds: float = Field(
         default=1.0, ge=0, description="a query waits this long for the store to catch up"
     )
@@ -50,7 +53,9 @@ class MqttSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=0, le=65535)
     max_payload_bytes: int = Field(default=65_536, gt=0, description="per PUBLISH, per device")
-    messages_per_second: float = Field(default=1_000.0, gt=0, description="per device, burst 1 s")
+    messages_per_second: float | None = Field(
+        default=None, gt=0, description="per device, bursts of 1 s; above it reads are paused"
+    )
     keepalive_grace: float = Field(default=1.5, ge=1.0, description="times the keep-alive")
     tls_cert: Path | None = Field(default=None, description="PEM certificate: serve MQTT over TLS")
     tls_key: Path | None = None

@@ -35,7 +35,7 @@ def pump(running: Running) -> Any:
 
 
 def _points(running: Running, device_id: str) -> dict[str, list[Any]]:
-    table = running.platform.store.query("default", device_id, None, 0, 2**62, 10_000)
+    table = running.platform.reader().query("default", device_id, None, 0, 2**62, 10_000)
     return {k: table.column(k).to_pylist() for k in ("key", "ts", "value", "text")}
 
 
@@ -108,14 +108,23 @@ def test_oversize_payload_disconnects_only_that_device(running: Running, pump: A
     assert _rejected(running) == {"payload_too_large": 1}
 
 
-def test_rate_limit_disconnects_the_device(running: Running, pump: Any) -> None:
+def test_above_its_rate_a_device_is_slowed_not_cut(running: Running, pump: Any) -> None:
     device = Device(running.port, pump.access_token)
     device.wait_connack()
-    for i in range(400):
-        device.client.publish(TELEMETRY, json.dumps({"n": i}), qos=0)
-    _wait_closed(device)
+    started = time.monotonic()
+    infos = [
+        device.client.publish(TELEMETRY, json.dumps({"ts": i + 1, "values": {"n": i}}), qos=1)
+        for i in range(400)
+    ]
+    for info in infos:
+        info.wait_for_publish(10)
+    elapsed = time.monotonic() - started
+    assert all(info.is_published() for info in infos)
+    assert not device.gone.is_set()  # still connected
     device.close()
-    assert _rejected(running) == {"rate_limited": 1}
+    assert elapsed >= 0.8  # 200 at once, then 200 a second
+    assert _points(running, pump.id)["ts"] == list(range(1, 401))
+    assert _rejected(running) == {}
 
 
 def test_garbage_bytes_close_that_connection_only(running: Running, pump: Any) -> None:

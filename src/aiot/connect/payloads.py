@@ -25,6 +25,7 @@ from aiot.errors import PayloadRejected
 __all__ = [
     "MAX_KEY_LENGTH",
     "decode_attributes",
+    "decode_into",
     "decode_json",
     "decode_telemetry",
     "decode_telemetry_many",
@@ -81,6 +82,14 @@ def decode_telemetry_many(
     the reason it was refused. One Arrow table per burst keeps the hot path columnar.
     """
     cols = Columns(max_points)
+    refused = decode_into(cols, bodies, now_ms, max_points)
+    return (Batch(tenant, cols.table(device)) if len(cols) else None), refused
+
+
+def decode_into(
+    cols: Columns, bodies: list[bytes], now_ms: int, max_points: int = 100_000
+) -> list[PayloadRejected | None]:
+    """Add each message's points to ``cols``, or none of them; per message, why it was refused."""
     refused: list[PayloadRejected | None] = []
     for body in bodies:
         mark = cols.mark()
@@ -92,7 +101,7 @@ def decode_telemetry_many(
             refused.append(err)
         else:
             refused.append(None)
-    return (Batch(tenant, cols.table(device)) if len(cols) else None), refused
+    return refused
 
 
 def _message(cols: Columns, body: bytes, now_ms: int) -> None:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -33,17 +33,54 @@ from aiot.store.base import TelemetryStore
 from aiot.store.catalog import Catalog, Rejection
 from aiot.store.wal import IngestLog, MemoryLog
 
-__all__ = ["Ingestor"]
+__all__ = ["Ingestor", "Source", "Submission"]
 
 _EXCERPT = 200
 
 
+class Source(Protocol):
+    """Points that a transport keeps adding to until the writer takes them."""
+
+    def __len__(self) -> int: ...
+
+    def batch(self) -> Batch:
+        """The points as one batch (called once, by the writer, after it took them)."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Ready:
+    points: Batch
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def batch(self) -> Batch:
+        return self.points
+
+
+class Submission:
+    """Points on their way into the log; ``done`` resolves once they are durable.
+
+    Until the writer has ``taken`` it, the transport that opened it may add points to its
+    source and count more ``messages``: one connection's messages that arrive while a log
+    append is in progress share one submission, one Arrow table and one acknowledgement write.
+    """
+
+    __slots__ = ("device_ids", "done", "messages", "source", "taken", "tenant")
+
+    def __init__(
+        self, tenant: str, source: Source, device_ids: Sequence[str], done: asyncio.Future[int]
+    ) -> None:
+        self.tenant, self.source, self.device_ids, self.done = tenant, source, device_ids, done
+        self.messages = 0
+        self.taken = False
+
+
 @dataclass
-class _Pending:
-    batch: Batch
-    device_ids: Sequence[str]
-    messages: int
-    done: asyncio.Future[int]
+class _Taken:
+    submission: Submission
+    batch: Batch | None = None
 
 
 class Ingestor:
@@ -61,10 +98,16 @@ class Ingestor:
         self.catalog = catalog
         self.settings = settings
         self.wal: IngestLog = wal if wal is not None else MemoryLog()
-        self.applier = Applier(self.wal, store, settings.max_apply_points, checkpoint_every)
+        self.applier = Applier(
+            self.wal,
+            store,
+            settings.max_apply_points,
+            checkpoint_every,
+            settings.apply_interval_seconds,
+        )
         self.stats = IngestStats()
         self.seen = LastSeen(catalog)
-        self._queue: asyncio.Queue[_Pending] | None = None
+        self._queue: asyncio.Queue[Submission] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._rejections: list[Rejection] = []
         self._lock = threading.Lock()
@@ -96,9 +139,18 @@ class Ingestor:
         """
         if self._queue is None:
             return self.write(batch, device_ids, messages)
+        submission = self.open(batch.tenant, _Ready(batch), device_ids)
+        submission.messages = messages
+        return await submission.done
+
+    def open(self, tenant: str, source: Source, device_ids: Sequence[str]) -> Submission:
+        """Queue a submission that its transport may add to until it is taken (running only)."""
+        if self._queue is None:
+            raise RuntimeError("the ingest writer is not running")
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(batch, device_ids, messages, done))
-        return await done
+        submission = Submission(tenant, source, device_ids, done)
+        self._queue.put_nowait(submission)
+        return submission
 
     def write(self, batch: Batch, device_ids: Sequence[str] = (), messages: int = 1) -> int:
         """Append one batch and apply it now, synchronously (in-process producers, tests)."""
@@ -127,11 +179,12 @@ class Ingestor:
             except TimeoutError:
                 await asyncio.to_thread(self._idle)
                 continue
-            group = [first]
-            points = len(group[0].batch)
+            first.taken = True
+            group, points = [_Taken(first)], len(first.source)
             while not self._queue.empty() and points < self.settings.max_group_points:
-                group.append(self._queue.get_nowait())
-                points += len(group[-1].batch)
+                group.append(_Taken(self._queue.get_nowait()))
+                group[-1].submission.taken = True
+                points += len(group[-1].submission.source)
             try:
                 await asyncio.to_thread(self._write_group, group)
             except AiotError as err:
@@ -139,24 +192,25 @@ class Ingestor:
             except Exception as err:  # a log bug must not kill the writer
                 _fail(group, StoreError("the ingest log failed", repr(err)))
             else:
-                for pending in group:
-                    if not pending.done.done():
-                        pending.done.set_result(len(pending.batch))
+                for taken in group:
+                    if not taken.submission.done.done():
+                        taken.submission.done.set_result(len(taken.batch or ()))
             finally:
                 for _ in group:
                     self._queue.task_done()
 
-    def _write_group(self, group: list[_Pending]) -> None:
+    def _write_group(self, group: list[_Taken]) -> None:
         by_tenant: dict[str, list[Batch]] = {}
-        for pending in group:
-            by_tenant.setdefault(pending.batch.tenant, []).append(pending.batch)
+        for taken in group:
+            taken.batch = taken.submission.source.batch()
+            by_tenant.setdefault(taken.submission.tenant, []).append(taken.batch)
         self._append(by_tenant)
         now = datetime.now(UTC)
-        for pending in group:
-            tenant = pending.batch.tenant
-            self.stats.accepted(tenant, pending.messages, len(pending.batch))
-            if pending.device_ids:
-                self.seen.mark(tenant, pending.device_ids, now)
+        for taken in group:
+            sub, points = taken.submission, len(taken.batch or ())
+            self.stats.accepted(sub.tenant, sub.messages, points)
+            if sub.device_ids and points:
+                self.seen.mark(sub.tenant, sub.device_ids, now)
         self.flush_rejections()
         self.seen.flush_due()
 
@@ -164,7 +218,9 @@ class Ingestor:
         limit = self.settings.max_log_lag_points
         if self.wal.end - self.applier.applied > limit:  # the store is behind: slow down
             self.applier.wait(self.wal.end - limit, self.settings.query_wait_seconds * 30)
-        batches = [_combined(tenant, parts) for tenant, parts in by_tenant.items()]
+        batches = [
+            _combined(tenant, [p for p in parts if len(p)]) for tenant, parts in by_tenant.items()
+        ]
         self.wal.append(batches)
         self.applier.appended(self.wal.end)
 
@@ -206,14 +262,14 @@ class Ingestor:
         return self.catalog.rejections(tenant, limit=limit, reason=reason)
 
 
-def _fail(group: list[_Pending], err: AiotError) -> None:
-    for pending in group:
-        if not pending.done.done():
-            pending.done.set_exception(err)
+def _fail(group: list[_Taken], err: AiotError) -> None:
+    for taken in group:
+        if not taken.submission.done.done():
+            taken.submission.done.set_exception(err)
 
 
 def _combined(tenant: str, parts: list[Batch]) -> Batch:
     """One batch of one chunk: the log writes one Arrow record batch per record."""
-    if len(parts) == 1:
-        return parts[0]
+    if len(parts) <= 1:
+        return parts[0] if parts else Batch.empty(tenant)
     return Batch(tenant, pa.concat_tables([p.table for p in parts]).combine_chunks())

@@ -1,9 +1,12 @@
-"""What one read of a device's socket asks for, completed as one unit: store, then acknowledge.
+"""What one read of a device's socket asks for: store, then acknowledge, in order.
 
-A burst gathers the PUBLISH packets of one ``data_received`` call. Its telemetry becomes one
-columnar batch and one :meth:`~aiot.ingest.Ingestor.submit` (a group commit with every other
-connection's bursts); client attributes become one catalog write. Only then are the burst's
-PUBACKs written, in the order the packets came, after those of the burst before it.
+A burst gathers the PUBLISH packets of one ``data_received`` call. The common burst holds only
+telemetry: its points are decoded at once into the connection's :class:`Gathered` columns,
+which gather every such burst until the ingest writer takes them for the next log append
+(a group commit with every other connection), and its PUBACKs are written when that append
+is durable. Any other burst (client attributes, attribute requests) is completed as one unit by
+:func:`complete`, after the bursts before it: telemetry, then one catalog write, then answers
+and PUBACKs, in the order the packets came.
 """
 
 from __future__ import annotations
@@ -14,13 +17,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiot.connect import topics
+from aiot.connect.columns import Columns
 from aiot.connect.mqtt import codec
-from aiot.connect.payloads import decode_attributes, decode_json, decode_telemetry_many
-from aiot.domain import Device, now_ms
+from aiot.connect.payloads import (
+    decode_attributes,
+    decode_into,
+    decode_json,
+    decode_telemetry_many,
+)
+from aiot.domain import Batch, Device, now_ms
 from aiot.errors import PayloadRejected
 from aiot.ingest import Ingestor
 
-__all__ = ["TRANSPORT", "Burst", "complete"]
+__all__ = ["TRANSPORT", "Burst", "Gathered", "complete"]
 
 TRANSPORT = "mqtt"
 
@@ -36,6 +45,39 @@ class Burst:
 
     def __bool__(self) -> bool:
         return bool(self.telemetry or self.attributes or self.requests or self.acks)
+
+    @property
+    def only_telemetry(self) -> bool:
+        """Whether the burst asks for nothing but storing telemetry."""
+        return not (self.attributes or self.requests)
+
+
+class Gathered:
+    """One connection's telemetry gathering until the writer takes it, and its PUBACKs."""
+
+    __slots__ = ("acks", "cols", "device", "limit")
+
+    def __init__(self, device: Device, limit: int) -> None:
+        self.device, self.limit = device, limit
+        self.cols = Columns(limit)
+        self.acks: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.cols)
+
+    def add(self, ingest: Ingestor, burst: Burst) -> int:
+        """Decode the burst's messages into the columns; how many were accepted."""
+        device = self.device
+        refused = decode_into(self.cols, burst.telemetry, now_ms(), self.limit)
+        for body, err in zip(burst.telemetry, refused, strict=True):
+            if err is not None:
+                ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
+        self.acks.extend(burst.acks)
+        return len(refused) - sum(err is not None for err in refused)
+
+    def batch(self) -> Batch:
+        """The gathered points as one batch."""
+        return Batch(self.device.tenant, self.cols.table(self.device.id))
 
 
 async def complete(ingest: Ingestor, device: Device, burst: Burst) -> bytes:

@@ -11,6 +11,8 @@ import struct
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 __all__ = [
     "CONNACK_ACCEPTED",
     "CONNACK_BAD_PROTOCOL",
@@ -26,6 +28,7 @@ __all__ = [
     "parse_subscribe",
     "parse_unsubscribe",
     "puback",
+    "pubacks",
     "publish",
     "split",
     "suback",
@@ -197,6 +200,16 @@ def connack(code: int, session_present: bool = False) -> bytes:
 def puback(packet_id: int) -> bytes:
     """PUBACK for a QoS 1 PUBLISH."""
     return _PUBACK.pack(0x40, 2, packet_id)
+
+
+def pubacks(packet_ids: list[int]) -> bytes:
+    """PUBACKs for many QoS 1 PUBLISH packets, in order, built as one array."""
+    if len(packet_ids) < 8:
+        return b"".join(map(puback, packet_ids))
+    out = np.empty((len(packet_ids), 2), dtype=">u2")
+    out[:, 0] = 0x4002  # PUBACK, remaining length 2
+    out[:, 1] = packet_ids
+    return out.tobytes()
 
 
 def suback(packet_id: int, codes: list[int]) -> bytes:

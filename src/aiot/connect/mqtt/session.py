@@ -3,12 +3,15 @@
 A session belongs to exactly one device (its access token is the CONNECT user name), and
 ``me`` in every topic is that device: there is no topic through which it could write another
 device's data. A device that breaks the protocol or its limits is counted and disconnected;
-the endpoint and every other connection carry on.
+the endpoint and every other connection carry on. A device above its message rate (when one
+is set) is slowed: its socket is not read until the rate allows, so its client waits on its
+own in-flight window, as TCP back-pressure, and loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiot.connect import topics
 from aiot.connect.mqtt import codec
-from aiot.connect.mqtt.burst import TRANSPORT, Burst, complete
+from aiot.connect.mqtt.burst import TRANSPORT, Burst, Gathered, complete
 from aiot.domain import Command, Device
 from aiot.errors import (
     AiotError,
@@ -26,8 +29,8 @@ from aiot.errors import (
     Forbidden,
     InvalidInput,
     PayloadTooLarge,
-    TooManyRequests,
 )
+from aiot.ingest.pipeline import Submission
 
 if TYPE_CHECKING:
     from aiot.connect.mqtt.endpoint import MqttEndpoint
@@ -43,18 +46,16 @@ _OUTBOUND = (topics.ATTRIBUTES, topics.attribute_response(1), topics.rpc_request
 
 
 class _Bucket:
-    """A token bucket: ``rate`` messages a second, bursts of one second's worth."""
+    """A token bucket that may go into debt: ``rate`` messages a second, bursts of one second."""
 
     def __init__(self, rate: float) -> None:
         self.rate, self.tokens, self.at = rate, rate, time.monotonic()
 
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+    def spend(self, now: float, count: int) -> float:
+        """Take ``count`` tokens; the seconds to wait before reading more (0: none)."""
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate) - count
         self.at = now
-        if self.tokens < 1.0:
-            return False
-        self.tokens -= 1.0
-        return True
+        return -self.tokens / self.rate if self.tokens < 0 else 0.0
 
 
 class DeviceSession(asyncio.Protocol):
@@ -72,10 +73,15 @@ class DeviceSession(asyncio.Protocol):
         self.subscriptions: set[str] = set()
         self._buffer = bytearray()
         self._backlog: deque[codec.Packet] = deque()
-        self._bucket = _Bucket(endpoint.settings.messages_per_second)
+        rate = endpoint.settings.messages_per_second
+        self._bucket = _Bucket(rate) if rate else None
+        self._published = 0  # PUBLISH packets of this read, for the rate limit
         self._burst = Burst()
-        self._tail: asyncio.Task[None] | None = None
+        self._tail: asyncio.Future[Any] | None = None
+        self._open: Submission | None = None  # the submission this connection gathers into
+        self._gathered: Gathered | None = None
         self._inflight = 0
+        self._held: set[str] = set()  # why reading is paused
         self._calls: dict[int, asyncio.Future[Any]] = {}
         self._next_call = 0
         self._auth: asyncio.Task[None] | None = None
@@ -116,12 +122,60 @@ class DeviceSession(asyncio.Protocol):
                 self._handle(self._backlog.popleft())
         except codec.ProtocolViolation as err:
             self._violation(err)
+        if self._published and self._bucket is not None:
+            self._slow_down(self._bucket.spend(self.last_seen, self._published))
+        self._published = 0
         if self._burst and self.device is not None and self.state == "open":
             burst, self._burst = self._burst, Burst()
+            tail = self._tail
+            if burst.only_telemetry and (tail is None or tail.done() or tail is self._open_done()):
+                return self._gather(burst)
             self._inflight += 1
-            if self._inflight >= _MAX_INFLIGHT and self.transport is not None:
-                self.transport.pause_reading()
-            self._tail = asyncio.create_task(self._complete(burst, self._tail))
+            if self._inflight >= _MAX_INFLIGHT:
+                self._hold("inflight")
+            self._tail = asyncio.create_task(self._complete(burst, tail))
+
+    def _open_done(self) -> asyncio.Future[int] | None:
+        return self._open.done if self._open is not None else None
+
+    def _gather(self, burst: Burst) -> None:
+        """Add a telemetry burst to the open submission, or open one; ack once it is durable."""
+        assert self.device is not None
+        gathered, submission = self._gathered, self._open
+        if gathered is None or submission is None or submission.taken:
+            gathered = Gathered(self.device, self.ingest.settings.max_points_per_message)
+            submission = self.ingest.open(self.device.tenant, gathered, [self.device.id])
+            submission.done.add_done_callback(functools.partial(self._stored, gathered))
+            self._gathered, self._open, self._tail = gathered, submission, submission.done
+        submission.messages += gathered.add(self.ingest, burst)
+        if len(gathered) >= self.ingest.settings.max_group_points:  # a QoS 0 flood: wait
+            self._hold("gathered")
+
+    def _stored(self, gathered: Gathered, done: asyncio.Future[int]) -> None:
+        self._let_go("gathered")
+        if done.cancelled() or done.exception() is not None:
+            err = None if done.cancelled() else done.exception()
+            message = err.message if isinstance(err, AiotError) else repr(err)
+            assert self.device is not None
+            log.warning("MQTT telemetry of %s not stored: %s", self.device.id, message)
+            return self.close()  # nothing acknowledged: the device sends it again
+        if gathered.acks:
+            self._write(codec.pubacks(gathered.acks))
+
+    def _hold(self, reason: str) -> None:
+        if not self._held and self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+        self._held.add(reason)
+
+    def _let_go(self, reason: str) -> None:
+        self._held.discard(reason)
+        if not self._held and self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def _slow_down(self, wait: float) -> None:
+        if wait > 0 and "rate" not in self._held:
+            self._hold("rate")
+            asyncio.get_running_loop().call_later(wait, self._let_go, "rate")
 
     def _handle(self, packet: codec.Packet) -> None:
         kind = packet.type
@@ -169,9 +223,7 @@ class DeviceSession(asyncio.Protocol):
         if len(msg.payload) > self.limit:
             err: AiotError = PayloadTooLarge(f"the payload is larger than {self.limit} bytes")
             return self._misbehave(err, msg.payload)
-        if not self._bucket.take(self.last_seen):  # the time of this read, not one per packet
-            rate = self._bucket.rate
-            return self._misbehave(TooManyRequests(f"above {rate:g} messages/s"), msg.payload)
+        self._published += 1
         burst = self._burst
         if msg.topic == topics.TELEMETRY:  # the hot path, before any parsing
             burst.telemetry.append(msg.payload)
@@ -205,7 +257,7 @@ class DeviceSession(asyncio.Protocol):
             codes.append(0 if allowed else 0x80)  # delivered at QoS 0
         self._write(codec.suback(packet_id, codes))
 
-    async def _complete(self, burst: Burst, before: asyncio.Task[None] | None) -> None:
+    async def _complete(self, burst: Burst, before: asyncio.Future[Any] | None) -> None:
         assert self.device is not None
         try:
             out = await complete(self.ingest, self.device, burst)
@@ -216,10 +268,13 @@ class DeviceSession(asyncio.Protocol):
             return
         finally:
             self._inflight -= 1
-            if self._inflight < _MAX_INFLIGHT and self.transport is not None:
-                self.transport.resume_reading()
+            if self._inflight < _MAX_INFLIGHT:
+                self._let_go("inflight")
         if before is not None:
-            await asyncio.shield(before)
+            try:
+                await asyncio.shield(before)
+            except Exception:  # what came before was not stored: the connection is closing
+                return
         self._write(out)
 
     # delivery to the device
