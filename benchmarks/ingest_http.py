@@ -1,11 +1,14 @@
-"""Points per second over the device HTTP API, beside DuckDB's own append rate.
+"""Points per second over the device HTTP API, beside a bare uvicorn app and DuckDB's appends.
 
-Starts ``aiot up`` as a real process on a free port with a fresh data folder, provisions
-devices, and sends pre-encoded ThingsBoard payloads (``[{"ts": ..., "values": {...}}]``)
-over several keep-alive connections from one asyncio load generator that only writes bytes
-and reads status lines. Then it decodes the very same payloads into batches and appends
-them straight into a fresh DuckDB store in this process: the reference. Every point has a
-distinct timestamp, so nothing is deduplicated away.
+Starts ``aiot up`` as a real process on a free port with a fresh data folder and its default
+settings, provisions devices, and sends pre-encoded ThingsBoard payloads
+(``[{"ts": ..., "values": {...}}]``) over several keep-alive connections from one asyncio load
+generator that only writes bytes and reads status lines. The same generator, with the same
+requests and connections, then drives a bare app: FastAPI under uvicorn with the settings
+``aiot up`` uses, answering 200 to ``POST /api/v1/{token}/telemetry`` once it has read the
+body; that is what HTTP alone costs. Last, the very same payloads are decoded into batches
+and appended straight into a fresh DuckDB store in this process. Every point has a distinct
+timestamp, so nothing is deduplicated away.
 
     .venv/bin/python benchmarks/ingest_http.py [--requests 1000] [--points 1000] [--connections 8]
 """
@@ -15,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -24,13 +26,15 @@ import time
 from pathlib import Path
 
 import httpx
+import uvicorn
+from fastapi import FastAPI, Request, Response
 
+import harness
 from aiot.connect.payloads import decode_telemetry
 from aiot.domain import Batch
 from aiot.store.duckdb import DuckDBStore
 
 KEYS = 10
-AIOT = str(Path(sys.executable).with_name("aiot"))
 
 
 def payloads(requests: int, points: int) -> list[bytes]:
@@ -47,10 +51,34 @@ def payloads(requests: int, points: int) -> list[bytes]:
     return bodies
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "AIOT_ADMIN_KEY": "bench-admin"}
-    args = [AIOT, "up", "--http-port", str(port), "--data-dir", str(data_dir)]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def bare_app() -> FastAPI:
+    """The device API's telemetry route doing nothing but reading the body."""
+    app = FastAPI()
+
+    @app.get("/api/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/api/v1/{token}/telemetry")
+    async def telemetry(token: str, request: Request) -> Response:
+        await request.body()
+        return Response(status_code=200)
+
+    return app
+
+
+def serve_bare(port: int) -> None:
+    """Serve :func:`bare_app` as ``aiot up`` serves aiot (see ``aiot.cli.server.serve``)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    config = uvicorn.Config(bare_app(), log_level="warning", access_log=False, lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def start_bare(port: int) -> subprocess.Popen[bytes]:
+    """This script as a subprocess serving the bare app on ``port``."""
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-bare", str(port)])
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200:
@@ -58,7 +86,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit("aiot up did not start")
+    raise SystemExit("the bare app did not start")
 
 
 async def _connection(port: int, requests: list[bytes]) -> int:
@@ -118,50 +146,67 @@ def run_duckdb(bodies: list[bytes], tokens: list[str], path: Path, group: int) -
     return elapsed
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def drive(port: int, tokens: list[str], bodies: list[bytes], args: argparse.Namespace) -> float:
+    """Seconds for the requests after a 20-request warm-up; says so if any was not a 200."""
+    run_http(port, http_requests(tokens, payloads(20, args.points)), args.connections)
+    elapsed, ok = run_http(port, http_requests(tokens, bodies), args.connections)
+    if ok != len(bodies):
+        print(f"warning: {len(bodies) - ok} of {len(bodies)} requests on port {port} not 200")
+    return elapsed
+
+
+def measure_servers(
+    folder: Path, bodies: list[bytes], args: argparse.Namespace
+) -> tuple[float, float, list[str]]:
+    """Seconds for aiot and for the bare app, each alone on the machine, and aiot's tokens."""
+    port = harness.free_port()
+    server = harness.start_aiot(folder / "data", port)
+    try:
+        tokens = [t for _, t in harness.Admin(port, folder / "data").devices(args.devices, "bench")]
+        ours = drive(port, tokens, bodies, args)
+    finally:
+        harness.stop(server)
+    port = harness.free_port()
+    server = start_bare(port)
+    try:
+        bare = drive(port, tokens, bodies, args)
+    finally:
+        harness.stop(server)
+    return ours, bare, tokens
 
 
 def main() -> None:
+    """Print aiot's points/s beside the bare app's and DuckDB's, and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--points", type=int, default=1000, help="points per request")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--devices", type=int, default=10)
+    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_bare:
+        return serve_bare(args.serve_bare)
     bodies = payloads(args.requests, args.points)
     total = args.requests * (args.points // KEYS) * KEYS
     with tempfile.TemporaryDirectory() as tmp:
-        folder, port = Path(tmp), free_port()
-        server = start_server(folder / "data", port)
-        try:
-            api = httpx.Client(
-                base_url=f"http://127.0.0.1:{port}", headers={"Authorization": "Bearer bench-admin"}
-            )
-            tokens = [
-                api.post("/api/devices", json={"name": f"bench-{d}"}).json()["access_token"]
-                for d in range(args.devices)
-            ]
-            warm = http_requests(tokens, payloads(20, args.points))
-            run_http(port, warm, args.connections)
-            elapsed, ok = run_http(port, http_requests(tokens, bodies), args.connections)
-        finally:
-            server.terminate()
-            server.wait()
+        folder = Path(tmp)
+        elapsed, bare, tokens = measure_servers(folder, bodies, args)
         one = run_duckdb(bodies, tokens, folder / "one.duckdb", 1)
         grouped = run_duckdb(bodies, tokens, folder / "grouped.duckdb", 50)
-    http_rate, duck_rate, group_rate = total / elapsed, total / one, total / grouped
+    http_rate, bare_rate = total / elapsed, total / bare
+    duck_rate, group_rate = total / one, total / grouped
     print(
         f"payload: {args.requests} requests x {args.points} points, "
-        f"{args.connections} connections, {args.devices} devices; {ok} answered 200"
+        f"{args.connections} connections, {args.devices} devices"
     )
-    print(f"http_points_per_s {http_rate:,.0f}")
+    print(f"http_points_per_s {http_rate:,.0f}  (aiot up, default settings)")
     print(f"http_requests_per_s {args.requests / elapsed:,.0f}")
+    print(
+        f"bare_uvicorn_points_per_s {bare_rate:,.0f}  (same requests; reads the body, answers 200)"
+    )
     print(f"duckdb_append_points_per_s {duck_rate:,.0f}  (one transaction per request's batch)")
     print(f"duckdb_grouped_points_per_s {group_rate:,.0f}  (50 requests' batches per transaction)")
+    print(f"ratio_http_to_bare {http_rate / bare_rate:.2f}")
     print(f"ratio_http_to_duckdb {http_rate / duck_rate:.2f}")
     print(f"ratio_http_to_duckdb_grouped {http_rate / group_rate:.2f}")
 
