@@ -1,14 +1,17 @@
-"""How a record lies on disk: a 20-byte header, then one Arrow IPC stream.
+"""How a record lies on disk: a 20-byte header, the tenant, then one Arrow IPC message.
 
 ::
 
-    magic  u32  0x574C4941 ("AILW" little-endian)
-    length u32  bytes of the Arrow IPC stream that follows
-    offset u64  the log offset of the record's first point
-    crc    u32  CRC-32 of the three fields above and the stream
+    magic   u32  0x324C4941 ("AIL2" little-endian): this layout, and the batch schema below
+    length  u32  bytes that follow the header
+    offset  u64  the log offset of the record's first point
+    crc     u32  CRC-32 of the three fields above and of everything that follows
+    tenant  u16 length, then UTF-8
+    points  an Arrow IPC encapsulated record-batch message of :data:`~aiot.domain.BATCH_SCHEMA`
 
-The tenant travels in the stream's schema metadata. A header whose magic, length or CRC does
-not check out ends the readable part of a segment: it is where a crash cut a write short.
+The schema is not repeated in every record: the magic names it, and a log written with
+another schema gets another magic. A header whose magic, length or CRC does not check out
+ends the readable part of a segment: it is where a crash cut a write short.
 """
 
 from __future__ import annotations
@@ -22,14 +25,16 @@ from aiot.domain import BATCH_SCHEMA, Batch
 
 __all__ = ["HEADER", "Frame", "decode", "encode", "parse_header"]
 
-MAGIC = 0x574C4941
+MAGIC = 0x324C4941
 HEADER = struct.Struct("<IIQI")
 _CHECKED = struct.Struct("<IIQ")
+_TENANT = struct.Struct("<H")
+_CRC = struct.Struct("<I")
 MAX_RECORD = 1 << 31  # a length above this is a damaged header, not a record
 
 
 class Frame:
-    """A parsed header: where its stream lies and what it must check to."""
+    """A parsed header: where its body lies and what it must check to."""
 
     __slots__ = ("crc", "length", "offset")
 
@@ -38,20 +43,18 @@ class Frame:
 
     @property
     def size(self) -> int:
-        """Header and stream together, in bytes."""
+        """Header and body together, in bytes."""
         return HEADER.size + self.length
 
 
 def encode(offset: int, batch: Batch) -> bytes:
-    """The bytes of one record: header and Arrow IPC stream."""
-    schema = BATCH_SCHEMA.with_metadata({"tenant": batch.tenant})
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as writer:
-        writer.write_table(batch.table.replace_schema_metadata(schema.metadata), max_chunksize=None)
-    stream: bytes = sink.getvalue().to_pybytes()
-    checked = _CHECKED.pack(MAGIC, len(stream), offset)
-    crc = zlib.crc32(stream, zlib.crc32(checked))
-    return checked + struct.pack("<I", crc) + stream
+    """The bytes of one record: header, tenant and Arrow IPC message."""
+    tenant = batch.tenant.encode()
+    table = batch.table.combine_chunks()
+    points = table.to_batches()[0].serialize() if table.num_rows else b""
+    body = _TENANT.pack(len(tenant)) + tenant + bytes(points)
+    checked = _CHECKED.pack(MAGIC, len(body), offset)
+    return checked + _CRC.pack(zlib.crc32(body, zlib.crc32(checked))) + body
 
 
 def parse_header(raw: bytes) -> Frame | None:
@@ -64,16 +67,18 @@ def parse_header(raw: bytes) -> Frame | None:
     return Frame(length, offset, crc)
 
 
-def decode(frame: Frame, stream: bytes) -> Batch | None:
-    """The batch of a record, or None if the stream is short or fails its checksum."""
-    if len(stream) != frame.length:
+def decode(frame: Frame, body: bytes) -> Batch | None:
+    """The batch of a record, or None if the body is short or fails its checksum."""
+    if len(body) != frame.length:
         return None
     checked = _CHECKED.pack(MAGIC, frame.length, frame.offset)
-    if zlib.crc32(stream, zlib.crc32(checked)) != frame.crc:
+    if zlib.crc32(body, zlib.crc32(checked)) != frame.crc or len(body) < _TENANT.size:
         return None
+    (size,) = _TENANT.unpack_from(body)
     try:
-        table = pa.ipc.open_stream(pa.py_buffer(stream)).read_all()
-    except pa.ArrowInvalid:  # a checksum collision on damaged bytes: as good as torn
+        tenant = body[_TENANT.size : _TENANT.size + size].decode()
+        message = pa.py_buffer(body)[_TENANT.size + size :]
+        points = pa.ipc.read_record_batch(message, BATCH_SCHEMA)
+    except (UnicodeDecodeError, pa.ArrowInvalid):  # a checksum collision on damaged bytes
         return None
-    tenant = (table.schema.metadata or {}).get(b"tenant", b"").decode()
-    return Batch(tenant, table.replace_schema_metadata(None))
+    return Batch(tenant, pa.Table.from_batches([points]))
