@@ -33,12 +33,13 @@ def reject(reason: str, message: str) -> PayloadRejected:
 class Columns:
     """Points as columns; ``ts`` and ``kind`` as runs (value, length), expanded once."""
 
-    __slots__ = ("key", "limit", "run_kind", "run_size", "run_ts", "text", "value")
+    __slots__ = ("checked", "key", "limit", "run_kind", "run_size", "run_ts", "texts", "value")
 
     def __init__(self, limit: int) -> None:
         self.key: list[str] = []
         self.value: list[float | None] = []
-        self.text: list[str | None] = []
+        self.texts: list[tuple[int, str]] = []  # (row, text): most messages have none
+        self.checked: Any = None  # the last key set whose names passed the checks
         self.run_ts: list[int] = []
         self.run_kind: list[int] = []
         self.run_size: list[int] = []
@@ -52,23 +53,39 @@ class Columns:
         if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
             raise reject("invalid_key", f"a key must be a string of 1-{MAX_KEY_LENGTH} chars")
         value, text, kind = _typed(key, raw)
+        if text is not None:
+            self.texts.append((len(self.key), text))
         self.key.append(key)
         self.value.append(value)
-        self.text.append(text)
         self._run(ts, kind, 1)
 
     def extend(self, ts: int, values: dict[str, Any]) -> bool:
         """Add every value at once if all are plain finite numbers; False (nothing added) if not."""
-        n = len(values)
-        types = _plain_numbers(values) if n else None
+        types = self._plain_numbers(values)
         if types is None:
             return False
         self.key.extend(values)
         # Arrow refuses ints a double cannot hold exactly; float() rounds them, as add() does.
         self.value.extend(map(float, values.values()) if int in types else values.values())
-        self.text.extend([None] * n)
-        self._run(ts, _NUMBER, n)
+        self._run(ts, _NUMBER, len(values))
         return True
+
+    def _plain_numbers(self, values: dict[str, Any]) -> set[type] | None:
+        """The value types if every key is valid and every value a finite number, else None."""
+        if not values:
+            return None
+        keys = values.keys()
+        if keys != self.checked:  # rows of one message mostly share their keys: check once
+            if "" in values or max(map(len, values)) > MAX_KEY_LENGTH:
+                return None
+            self.checked = keys
+        types = set(map(type, values.values()))
+        if not types <= _NUMBERS:
+            return None  # booleans, strings, objects, null: one point at a time
+        try:  # a NaN or an infinity makes the sum one (a sum beyond a double: the slow path)
+            return types if math.isfinite(sum(values.values())) else None
+        except OverflowError:
+            return None
 
     def _run(self, ts: int, kind: int, size: int) -> None:
         self.run_ts.append(ts)
@@ -84,10 +101,20 @@ class Columns:
     def truncate(self, mark: tuple[int, int]) -> None:
         """Drop everything added since ``mark``."""
         points, runs = mark
-        for column in (self.key, self.value, self.text):
+        for column in (self.key, self.value):
             del column[points:]
+        while self.texts and self.texts[-1][0] >= points:
+            self.texts.pop()
         for run in (self.run_ts, self.run_kind, self.run_size):
             del run[runs:]
+
+    def _text(self) -> pa.Array:
+        if not self.texts:
+            return pa.nulls(len(self.key), pa.string())
+        text: list[str | None] = [None] * len(self.key)
+        for row, value in self.texts:
+            text[row] = value
+        return pa.array(text, pa.string())
 
     def table(self, device: str) -> pa.Table:
         """The points as a table of :data:`~aiot.domain.BATCH_SCHEMA`."""
@@ -98,24 +125,11 @@ class Columns:
                 "key": pa.array(self.key, pa.string()),
                 "ts": np.repeat(np.asarray(self.run_ts, dtype=np.int64), sizes),
                 "value": pa.array(self.value, pa.float64()),
-                "text": pa.array(self.text, pa.string()),
+                "text": self._text(),
                 "kind": np.repeat(np.asarray(self.run_kind, dtype=np.int8), sizes),
             },
             schema=BATCH_SCHEMA,
         )
-
-
-def _plain_numbers(values: dict[str, Any]) -> set[type] | None:
-    """The value types if every key is valid and every value a finite int or float, else None."""
-    if "" in values or max(map(len, values)) > MAX_KEY_LENGTH:
-        return None
-    types = set(map(type, values.values()))
-    if not types <= _NUMBERS:
-        return None  # booleans, strings, objects, null: one point at a time
-    try:
-        return types if math.isfinite(math.fsum(values.values())) else None
-    except OverflowError:  # a sum beyond a double: check the values one by one
-        return None
 
 
 def _typed(key: str, raw: Any) -> tuple[float | None, str | None, int]:

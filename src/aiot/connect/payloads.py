@@ -49,11 +49,10 @@ def _entry(cols: Columns, entry: Any, now_ms: int) -> None:
     if not isinstance(entry, dict):
         raise reject("invalid_payload", "each entry must be a JSON object")
     if "ts" in entry and "values" in entry:
-        ts = entry["ts"]
-        if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts <= _MAX_TS:
+        ts, values = entry["ts"], entry["values"]
+        if type(ts) is not int or not 0 <= ts <= _MAX_TS:  # JSON gives exact types: no bool
             raise reject("invalid_ts", "ts must be an integer epoch time in milliseconds")
-        values = entry["values"]
-        if not isinstance(values, dict):
+        if type(values) is not dict:
             raise reject("invalid_payload", "values must be a JSON object")
         if len(entry) > 2:
             raise reject("invalid_payload", "an entry with ts has only ts and values")
