@@ -54,3 +54,15 @@ def test_a_store_made_with_keyed_rows_is_opened_and_kept(tmp_path: Path) -> None
         assert store.position() == 0
     finally:
         store.close()
+
+
+def test_keys_holding_the_series_separator_stay_apart(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "t.duckdb")
+    try:
+        store.write(Batch.numeric("t1", "d1", ["a\x1fb", "a"], [1, 1], [1.0, 2.0]))
+        store.close()
+        store = DuckDBStore(tmp_path / "t.duckdb")
+        assert store.keys("t1", "d1") == ["a", "a\x1fb"]
+        assert store.query("t1", "d1", ["a\x1fb"], 0, 10).column("value").to_pylist() == [1.0]
+    finally:
+        store.close()

@@ -1,8 +1,10 @@
 """The embedded telemetry store: one DuckDB file under the data folder.
 
-Points are appended, never looked up one by one: the store keeps, per series, the newest ts it
-holds, and only a batch that reaches back to or before it (a resent or late point) pays a
-delete of the points it replaces, within that batch's time range. So the last write wins
+Each series (tenant, device, key) is a row of ``series``; a point is a row of ``points`` with
+its series id, so an append carries an integer instead of three strings. Points are appended,
+never looked up one by one: the :class:`~aiot.store.series.SeriesIndex` knows the newest ts
+held of each series, and only an append that reaches back to or before it (a resent or late
+point) pays a delete of the points it replaces, within its time range. So the last write wins
 without a keyed ``INSERT OR REPLACE``, which caps DuckDB near a third of its append rate.
 ``apply`` records the ingest log's position in the same transaction as the points. One
 connection serves every thread under a lock.
@@ -17,22 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import duckdb as ddb
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from aiot.domain import Aggregation, Batch, Kind
 from aiot.errors import StoreError
 from aiot.store.base import AGG_SCHEMA, RAW_SCHEMA
+from aiot.store.series import Incoming, SeriesIndex
 from aiot.store.wal.base import Record
 
 __all__ = ["DuckDBStore"]
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS telemetry (
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
     tenant VARCHAR NOT NULL,
     device VARCHAR NOT NULL,
-    key VARCHAR NOT NULL,
+    key VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS points (
+    series INTEGER NOT NULL,
     ts BIGINT NOT NULL,
     value DOUBLE,
     text VARCHAR,
@@ -41,26 +46,30 @@ CREATE TABLE IF NOT EXISTS telemetry (
 CREATE TABLE IF NOT EXISTS applied (position BIGINT NOT NULL);
 INSERT INTO applied SELECT 0 WHERE NOT EXISTS (SELECT * FROM applied);
 """
-# Stores made before the ingest log keyed their rows; the key is what made appends slow.
-_UNKEY = """
-CREATE TABLE telemetry_appended AS SELECT * FROM telemetry;
+# Stores made before series ids kept three strings a point in one table.
+_FROM_STRINGS = """
+INSERT INTO series
+SELECT (row_number() OVER (ORDER BY tenant, device, key) - 1)::INTEGER, tenant, device, key
+FROM (SELECT DISTINCT tenant, device, key FROM telemetry);
+INSERT INTO points
+SELECT s.id, t.ts, t.value, t.text, t.kind
+FROM telemetry t JOIN series s USING (tenant, device, key);
 DROP TABLE telemetry;
-ALTER TABLE telemetry_appended RENAME TO telemetry;
 """
-_COLUMNS = "tenant, device, key, ts, value, text, kind"
-_INSERT = f"INSERT INTO telemetry SELECT {_COLUMNS} FROM incoming"
+_INSERT = "INSERT INTO points SELECT series, ts, value, text, kind FROM incoming"
 # A batch that names a point twice: the row with the greatest seq (the latest write) wins.
 _INSERT_LAST = (
-    f"{_INSERT} QUALIFY row_number() OVER "
-    "(PARTITION BY tenant, device, key, ts ORDER BY seq DESC) = 1"
+    f"{_INSERT} QUALIFY row_number() OVER (PARTITION BY series, ts ORDER BY seq DESC) = 1"
 )
 _REPLACE = """
-DELETE FROM telemetry USING incoming AS i
-WHERE telemetry.ts BETWEEN ? AND ? AND telemetry.tenant = i.tenant
-  AND telemetry.device = i.device AND telemetry.key = i.key AND telemetry.ts = i.ts
+DELETE FROM points USING incoming AS i
+WHERE points.ts BETWEEN ? AND ? AND points.series = i.series AND points.ts = i.ts
 """
-_SERIES = ["tenant", "device", "key"]
-_Series = tuple[str, str, str]
+_SELECT = (
+    "SELECT s.key, p.ts, p.value, p.text, p.kind FROM points p JOIN series s ON p.series = s.id"
+)
+
+_OF_TENANT = "p.series IN (SELECT id FROM series WHERE tenant = ?)"
 
 _AGG_SQL = {
     Aggregation.AVG: "avg(value) FILTER (WHERE kind IN (0, 1))",
@@ -78,9 +87,9 @@ class DuckDBStore:
     def __init__(self, path: Path | str) -> None:
         try:
             self._con = ddb.connect(str(path))
-            _unkey(self._con)
-            self._con.execute(_SCHEMA)
-            self._newest = _newest(self._con)
+            self._con.execute(_SCHEMA).fetchall()
+            _from_strings(self._con)
+            self._index = _index(self._con)
         except ddb.Error as err:
             hint = " (is another aiot using this data folder?)" if "lock" in str(err) else ""
             raise StoreError(f"cannot open the telemetry store at {path}{hint}", str(err)) from err
@@ -103,54 +112,39 @@ class DuckDBStore:
         return self._insert(records, records[-1].end if records else None)
 
     def _insert(self, records: Sequence[Record], position: int | None) -> int:
-        incoming = _incoming(records)
-        summary = _summary(incoming) if incoming.num_rows else None
+        records = [r for r in records if len(r.batch)]
         with self._cursor() as con:
+            incoming = self._index.prepare(records) if records else None
             con.begin()
             try:
-                if summary is not None:
-                    self._insert_rows(con, incoming, summary)
+                if incoming is not None:
+                    self._insert_points(con, incoming)
                 if position is not None:
                     con.execute("UPDATE applied SET position = ?", [position]).fetchall()
                 con.commit()
             except BaseException:
                 con.rollback()
                 raise
+            if incoming is None:
+                return 0
+            self._index.keep(incoming)
+            return int(incoming.points.num_rows)
+
+    def _insert_points(self, con: ddb.DuckDBPyConnection, incoming: Incoming) -> None:
+        if incoming.new_series.num_rows:
+            con.register("new_series", incoming.new_series)
+            try:
+                con.execute("INSERT INTO series SELECT * FROM new_series").fetchall()
             finally:
-                if summary is not None:
-                    con.unregister("incoming")
-            if summary is not None:
-                self._note_newest(summary)
-        return int(incoming.num_rows)
-
-    def _insert_rows(
-        self, con: ddb.DuckDBPyConnection, incoming: pa.Table, summary: pa.Table
-    ) -> None:
-        con.register("incoming", incoming)
-        late = self._late(summary)
-        if late is not None:  # resent or late points: drop the rows they replace
-            con.execute(_REPLACE, list(late)).fetchall()
-        repeats = pc.any(pc.less(summary["ts_count_distinct"], summary["ts_count"])).as_py()
-        con.execute(_INSERT_LAST if repeats else _INSERT).fetchall()
-
-    def _late(self, summary: pa.Table) -> tuple[int, int] | None:
-        """The ts range of series that reach back to a point already held, if any do."""
-        series = zip(*(summary[c].to_pylist() for c in (*_SERIES, "ts_min", "ts_max")), strict=True)
-        low = high = None
-        for tenant, device, key, first, last in series:
-            newest = self._newest.get((tenant, device, key))
-            if newest is not None and first <= newest:
-                low = first if low is None else min(low, first)
-                high = last if high is None else max(high, last)
-        return None if low is None or high is None else (low, high)
-
-    def _note_newest(self, summary: pa.Table) -> None:
-        series = zip(*(summary[c].to_pylist() for c in (*_SERIES, "ts_max")), strict=True)
-        newest = self._newest
-        for tenant, device, key, last in series:
-            held = newest.get((tenant, device, key))
-            if held is None or last > held:
-                newest[(tenant, device, key)] = last
+                con.unregister("new_series")
+        con.register("incoming", incoming.points)
+        try:
+            late = self._index.late(incoming)
+            if late is not None:  # resent or late points: drop the rows they replace
+                con.execute(_REPLACE, list(late)).fetchall()
+            con.execute(_INSERT_LAST if incoming.repeats else _INSERT).fetchall()
+        finally:
+            con.unregister("incoming")
 
     def position(self) -> int:
         """The ingest-log offset applied so far."""
@@ -163,13 +157,11 @@ class DuckDBStore:
         with self._cursor() as con:
             con.execute("CHECKPOINT").fetchall()
 
-    def _where(self, tenant: str, device: str, keys: Sequence[str] | None) -> tuple[str, list[Any]]:
-        sql = "tenant = ? AND device = ?"
-        params: list[Any] = [tenant, device]
-        if keys is not None:
-            sql += " AND list_contains(?, key)"
-            params.append(list(keys))
-        return sql, params
+    def _where(self, tenant: str, device: str, keys: Sequence[str] | None) -> str | None:
+        """``p.series IN (...)`` for the device's series (ints only), or None when it has none."""
+        with self._lock:
+            ids = self._index.of_device(tenant, device, keys)
+        return f"p.series IN ({', '.join(map(str, ids))})" if ids else None
 
     def query(
         self,
@@ -182,17 +174,18 @@ class DuckDBStore:
         order: str = "asc",
     ) -> pa.Table:
         """Raw points in ``[start, end)``, by key then ts in ``order``, ``limit`` per key."""
-        where, params = self._where(tenant, device, keys)
+        where = self._where(tenant, device, keys)
         direction = self._direction(order)
-        sql = (
-            f"SELECT key, ts, value, text, kind FROM telemetry WHERE {where} "
-            "AND ts >= ? AND ts < ? "
-        )
-        params += [start, end]
+        if where is None:
+            return RAW_SCHEMA.empty_table()
+        sql = f"{_SELECT} WHERE {where} AND p.ts >= ? AND p.ts < ? "
+        params: list[Any] = [start, end]
         if limit is not None:  # every key gets its share, not only the first keys
-            sql += f"QUALIFY row_number() OVER (PARTITION BY key ORDER BY ts {direction}) <= ? "
+            sql += (
+                f"QUALIFY row_number() OVER (PARTITION BY p.series ORDER BY p.ts {direction}) <= ? "
+            )
             params.append(limit)
-        return self._fetch(sql + f"ORDER BY key, ts {direction}", params, RAW_SCHEMA)
+        return self._fetch(sql + f"ORDER BY s.key, p.ts {direction}", params, RAW_SCHEMA)
 
     @staticmethod
     def _direction(order: str) -> str:
@@ -212,56 +205,69 @@ class DuckDBStore:
         agg: Aggregation,
     ) -> pa.Table:
         """Bucketed aggregates from ``start`` in steps of ``interval`` ms."""
-        where, params = self._where(tenant, device, keys)
+        where = self._where(tenant, device, keys)
+        if where is None:
+            return AGG_SCHEMA.empty_table()
         sql = (
-            f"SELECT key, ? + ((ts - ?) // ?) * ? AS bucket, {_AGG_SQL[agg]} AS value "
-            f"FROM telemetry WHERE {where} AND ts >= ? AND ts < ? "
-            "GROUP BY key, bucket HAVING value IS NOT NULL ORDER BY key, bucket"
+            f"SELECT s.key, ? + ((p.ts - ?) // ?) * ? AS bucket, {_AGG_SQL[agg]} AS value "
+            f"FROM points p JOIN series s ON p.series = s.id WHERE {where} "
+            "AND p.ts >= ? AND p.ts < ? "
+            "GROUP BY s.key, bucket HAVING value IS NOT NULL ORDER BY s.key, bucket"
         )
-        params = [start, start, interval, interval, *params, start, end]
+        params = [start, start, interval, interval, start, end]
         return self._fetch(sql, params, AGG_SCHEMA)
 
     def latest(self, tenant: str, device: str, keys: Sequence[str] | None = None) -> pa.Table:
         """The point with the greatest ts of each key."""
-        where, params = self._where(tenant, device, keys)
+        where = self._where(tenant, device, keys)
+        if where is None:
+            return RAW_SCHEMA.empty_table()
         sql = (
-            f"SELECT key, ts, value, text, kind FROM telemetry WHERE {where} "
-            "QUALIFY row_number() OVER (PARTITION BY key ORDER BY ts DESC) = 1 ORDER BY key"
+            f"{_SELECT} WHERE {where} "
+            "QUALIFY row_number() OVER (PARTITION BY p.series ORDER BY p.ts DESC) = 1 "
+            "ORDER BY s.key"
         )
-        return self._fetch(sql, params, RAW_SCHEMA)
+        return self._fetch(sql, [], RAW_SCHEMA)
 
     def keys(self, tenant: str, device: str) -> list[str]:
         """Keys with at least one point, sorted."""
+        where = self._where(tenant, device, None)
+        if where is None:
+            return []
+        sql = f"SELECT DISTINCT s.key FROM points p JOIN series s ON p.series = s.id WHERE {where}"
         with self._cursor() as con:
-            rows = con.execute(
-                "SELECT DISTINCT key FROM telemetry WHERE tenant = ? AND device = ? ORDER BY key",
-                [tenant, device],
-            ).fetchall()
+            rows = con.execute(sql + " ORDER BY s.key").fetchall()
         return [str(r[0]) for r in rows]
 
     def delete_before(self, tenant: str, ts: int, device: str | None = None) -> int:
         """Retention: drop points older than ``ts``."""
-        sql, params = "tenant = ? AND ts < ?", [tenant, ts]
         if device is not None:
-            sql, params = sql + " AND device = ?", [*params, device]
-        return self._delete(sql, params)
+            where = self._where(tenant, device, None)
+            return 0 if where is None else self._delete(f"{where} AND p.ts < ?", [ts])
+        return self._delete(f"{_OF_TENANT} AND p.ts < ?", [tenant, ts])
 
     def delete_device(self, tenant: str, device: str) -> int:
-        """Drop every point of ``device``."""
-        return self._delete("tenant = ? AND device = ?", [tenant, device])
+        """Drop every point and series of ``device``."""
+        where = self._where(tenant, device, None)
+        if where is None:
+            return 0
+        deleted = self._delete(where, [])
+        with self._cursor() as con:
+            ids = self._index.forget(tenant, device)
+            con.execute(f"DELETE FROM series WHERE id IN ({', '.join(map(str, ids))})").fetchall()
+        return deleted
 
     def _delete(self, where: str, params: list[Any]) -> int:
         with self._cursor() as con:
-            rows = con.execute(f"DELETE FROM telemetry WHERE {where}", params).fetchall()
+            rows = con.execute(f"DELETE FROM points p WHERE {where}", params).fetchall()
         return int(rows[0][0]) if rows else 0
 
     def count(self, tenant: str) -> int:
         """Points held for the tenant."""
         with self._cursor() as con:
-            rows = con.execute(
-                "SELECT count(*) FROM telemetry WHERE tenant = ?", [tenant]
-            ).fetchall()
-        return int(rows[0][0]) if rows else 0
+            rows = con.execute(f"SELECT count(*) FROM points p WHERE {_OF_TENANT}", [tenant])
+            found = rows.fetchall()
+        return int(found[0][0]) if found else 0
 
     def _fetch(self, sql: str, params: list[Any], schema: pa.Schema) -> pa.Table:
         with self._cursor() as con:
@@ -274,38 +280,21 @@ class DuckDBStore:
             self._con.close()
 
 
-def _incoming(records: Sequence[Record]) -> pa.Table:
-    """The records' points with their tenant and seq (log offset: later wins) as columns."""
-    parts = []
-    for record in records:
-        table, n = record.batch.table, len(record.batch)
-        table = table.add_column(0, "tenant", pa.repeat(pa.scalar(record.batch.tenant), n))
-        seq = np.arange(record.offset, record.offset + n, dtype=np.int64)
-        parts.append(table.append_column("seq", pa.array(seq)))
-    if not parts:
-        return pa.table({"seq": pa.array([], pa.int64())})
-    return pa.concat_tables(parts)
-
-
-def _summary(incoming: pa.Table) -> pa.Table:
-    """Per series: first and last ts, points and distinct ts (fewer: a point named twice)."""
-    return incoming.group_by(_SERIES, use_threads=False).aggregate(
-        [("ts", "min"), ("ts", "max"), ("ts", "count"), ("ts", "count_distinct")]
-    )
-
-
-def _unkey(con: ddb.DuckDBPyConnection) -> None:
-    keyed = con.execute(
-        "SELECT count(*) FROM duckdb_constraints() "
-        "WHERE table_name = 'telemetry' AND constraint_type = 'PRIMARY KEY'"
+def _from_strings(con: ddb.DuckDBPyConnection) -> None:
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'telemetry'"
     ).fetchall()
-    if keyed and keyed[0][0]:
-        con.execute(_UNKEY).fetchall()
+    if found and found[0][0]:
+        con.execute(_FROM_STRINGS).fetchall()
 
 
-def _newest(con: ddb.DuckDBPyConnection) -> dict[_Series, int]:
-    rows = con.execute("SELECT tenant, device, key, max(ts) FROM telemetry GROUP BY ALL").fetchall()
-    return {(str(t), str(d), str(k)): int(ts) for t, d, k, ts in rows}
+def _index(con: ddb.DuckDBPyConnection) -> SeriesIndex:
+    rows = con.execute("SELECT id, tenant, device, key FROM series").fetchall()
+    newest = con.execute("SELECT series, max(ts) FROM points GROUP BY series").fetchall()
+    return SeriesIndex(
+        [(int(i), str(t), str(d), str(k)) for i, t, d, k in rows],
+        {int(sid): int(ts) for sid, ts in newest},
+    )
 
 
 # Kind is referenced in SQL by number; keep the two in step.
