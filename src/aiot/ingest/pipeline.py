@@ -36,6 +36,8 @@ from aiot.store.wal import IngestLog, MemoryLog
 __all__ = ["Ingestor", "Source", "Submission"]
 
 _EXCERPT = 200
+_LINGER_TURNS = 20
+_LINGER_BELOW = 8
 
 
 class Source(Protocol):
@@ -179,6 +181,12 @@ class Ingestor:
             except TimeoutError:
                 await asyncio.to_thread(self._idle)
                 continue
+            # Let the reads that are already waiting in the event loop join this append: a
+            # client's window often arrives as several reads, and one fsync should take it all.
+            for _ in range(_LINGER_TURNS):
+                await asyncio.sleep(0)
+                if first.messages >= _LINGER_BELOW or not self._queue.empty():
+                    break
             first.taken = True
             group, points = [_Taken(first)], len(first.source)
             while not self._queue.empty() and points < self.settings.max_group_points:
