@@ -12,6 +12,7 @@ import pytest
 from aiot.domain import Batch
 from aiot.errors import PayloadRejected, StoreError
 from aiot.ingest import Ingestor
+from aiot.ingest.applier import Applier
 from aiot.settings import IngestSettings
 from aiot.store.catalog import Catalog
 from aiot.store.duckdb import DuckDBStore
@@ -186,3 +187,21 @@ def test_rejections_are_logged_and_trimmed(catalog: Catalog) -> None:
     assert len(listed[0].excerpt) == 200
     assert ingest.stats.snapshot("t1")["rejected_by_reason"] == {"invalid_json": 5}
     assert [r.reason for r in ingest.rejections("t2")] == ["invalid_key"]
+
+
+def test_a_waiting_query_gets_every_segment_applied_not_one_an_interval(tmp_path: Path) -> None:
+    wal = FileLog(tmp_path / "wal", segment_bytes=4096)
+    store = MemoryStore()
+    applier = Applier(wal, store, interval=600.0)  # left alone, it would apply every 10 min
+    applier.start()
+    try:
+        for i in range(20):
+            wal.append([Batch.numeric("t1", "d1", "x", range(i * 5, i * 5 + 5), [1.0] * 5)])
+            applier.appended(wal.end)
+        started = time.monotonic()
+        assert applier.wait(wal.end, 5.0)
+        assert time.monotonic() - started < 1.0
+        assert store.count("t1") == 100
+        assert wal.stats()["segments"] > 2
+    finally:
+        applier.stop()

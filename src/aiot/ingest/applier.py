@@ -47,7 +47,7 @@ class Applier:
         self.max_points = max_points
         self.interval = interval
         self._applied_at = 0.0
-        self._hurry = False
+        self._wanted = 0  # the furthest position a query waits for
         self.checkpoint_every = checkpoint_every
         self._clock = clock
         self._applied = wal.register(CONSUMER, store.position())
@@ -100,8 +100,8 @@ class Applier:
     def wait(self, position: int, timeout: float) -> bool:
         """Wait until the store has applied everything before ``position``."""
         with self._cond:
-            if self._applied < position:
-                self._hurry = True  # someone waits: apply now, not at the next interval
+            if self._applied < position:  # someone waits: apply now, not at the next interval
+                self._wanted = max(self._wanted, position)
                 self._cond.notify_all()
             return self._cond.wait_for(lambda: self._applied >= position, timeout)
 
@@ -112,7 +112,6 @@ class Applier:
                 self._cond.wait_for(
                     self._due, max(0.0, self._applied_at + self.interval - self._clock())
                 )
-                self._hurry = False
                 if self._stopping:
                     return
             try:
@@ -126,7 +125,7 @@ class Applier:
 
     def _due(self) -> bool:
         """Whether to apply now rather than let more records gather (called under the lock)."""
-        if self._stopping or self._hurry:
+        if self._stopping or self._wanted > self._applied:
             return True
         due = self.wal.end - self._applied >= self.max_points
         return due or self._clock() >= self._applied_at + self.interval

@@ -34,6 +34,7 @@ log = logging.getLogger("aiot.wal")
 
 _SUFFIX = ".wal"
 _HINTS = 256  # read positions remembered, so that a consumer's next read needs no scan
+_READ_RECORDS = 100_000  # records in one read at most, whatever their size
 
 
 @dataclass
@@ -153,15 +154,22 @@ class FileLog:
             segments = [_Segment(s.first, s.path, s.size, s.end) for s in self._segments]
             hint = self._hints.get(position)
         index = max(bisect.bisect_right([s.first for s in segments], position) - 1, 0)
-        while index < len(segments) and segments[index].end <= position:
-            index += 1  # past this segment (or a gap after it): the next one
-        if index == len(segments):
-            return []
-        segment = segments[index]
-        start = hint[1] if hint is not None and hint[0] == segment.first else 0
-        records, next_at = self._read_segment(segment, start, position, max_points)
-        if records:
-            self._remember(records[-1].end, segment.first, next_at)
+        records: list[Record] = []
+        while index < len(segments) and len(records) < _READ_RECORDS:
+            segment = segments[index]
+            index += 1
+            if segment.end <= position:
+                continue  # past this segment (or a gap after it): the next one
+            start = hint[1] if hint is not None and hint[0] == segment.first else 0
+            found, next_at = self._read_segment(segment, start, position, max_points)
+            if not found:
+                continue
+            self._remember(found[-1].end, segment.first, next_at)
+            records += found
+            position, hint = found[-1].end, None
+            max_points -= sum(len(r.batch) for r in found)
+            if max_points <= 0:
+                break
         return records
 
     def _read_segment(
