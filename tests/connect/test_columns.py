@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -54,3 +55,42 @@ def test_numbers_beyond_a_double_are_refused(body: bytes) -> None:
 def test_large_finite_numbers_whose_sum_overflows_are_kept() -> None:
     got = decode_telemetry(b'{"a": 1e308, "b": 1e308}', "t", "dev", NOW).table.to_pydict()
     assert got["value"] == [1e308, 1e308]
+
+
+rows = st.lists(
+    st.fixed_dictionaries(
+        {"ts": st.integers(0, 2**41), "values": st.dictionaries(keys, numbers, max_size=5)}
+    ),
+    min_size=2,
+    max_size=20,
+)
+
+
+@given(rows)
+def test_a_whole_array_of_rows_equals_adding_row_by_row(entries: list[dict[str, object]]) -> None:
+    body = json.dumps(entries).encode()
+    whole = decode_telemetry_many([body], "t", "dev", NOW)
+    single = [decode_telemetry_many([json.dumps(e).encode()], "t", "dev", NOW) for e in entries]
+    if whole[0] is None:  # refused whole: some row was empty, as row by row
+        assert whole[1][0] is not None
+        return
+    parts = [b.table for b, _ in single if b is not None]
+    assert whole[0].table.equals(pa.concat_tables(parts).combine_chunks())
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"ts": -1, "values": {"a": 1}},
+        {"ts": 1, "values": {"a": True}},
+        {"ts": 1, "values": {"": 1}},
+        {"ts": 1.5, "values": {"a": 1}},
+        {"ts": 1, "values": {"a": 1}, "x": 2},
+        {"b": 2},
+    ],
+)
+def test_an_odd_row_among_plain_ones_gets_its_own_reason(entry: dict[str, object]) -> None:
+    body = json.dumps([{"ts": 5, "values": {"a": 1}}, entry]).encode()
+    _, refused = decode_telemetry_many([body], "t", "dev", NOW)
+    row_by_row = decode_telemetry_many([json.dumps(entry).encode()], "t", "dev", NOW)[1]
+    assert [err and err.code for err in refused] == [err and err.code for err in row_by_row]

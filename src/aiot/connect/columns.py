@@ -70,6 +70,37 @@ class Columns:
         self._run(ts, _NUMBER, len(values))
         return True
 
+    def extend_rows(self, rows: list[Any], max_ts: int) -> bool:
+        """Add a whole array of ``{"ts", "values"}`` rows of plain numbers at once, or nothing.
+
+        False when any row is another form or holds anything but finite numbers under valid
+        keys: the caller then takes the rows one at a time, with their reason codes.
+        """
+        try:
+            ts = [row["ts"] for row in rows if len(row) == 2]
+            values = [row["values"] for row in rows]
+        except (TypeError, KeyError):
+            return False  # not all rows are objects with ts and values
+        if len(ts) != len(rows) or set(map(type, ts)) != {int} or set(map(type, values)) != {dict}:
+            return False
+        sizes = list(map(len, values))
+        flat = [v for row in values for v in row.values()]
+        types = set(map(type, flat))
+        if not 0 <= min(ts) <= max(ts) <= max_ts or 0 in sizes or not types <= _NUMBERS:
+            return False
+        keys = [k for row in values for k in row]
+        named = set(keys)
+        if "" in named or max(map(len, named)) > MAX_KEY_LENGTH or not _finite(flat):
+            return False
+        self.key.extend(keys)
+        self.value.extend(map(float, flat) if int in types else flat)
+        self.run_ts.extend(ts)
+        self.run_kind.extend([_NUMBER] * len(ts))
+        self.run_size.extend(sizes)
+        if len(self.key) > self.limit:
+            raise reject("too_many_points", "too many points in one message")
+        return True
+
     def _plain_numbers(self, values: dict[str, Any]) -> set[type] | None:
         """The value types if every key is valid and every value a finite number, else None."""
         if not values:
@@ -130,6 +161,14 @@ class Columns:
             },
             schema=BATCH_SCHEMA,
         )
+
+
+def _finite(values: list[Any]) -> bool:
+    """Whether the sum is finite: a NaN or an infinity makes it not (and so, rarely, overflow)."""
+    try:
+        return math.isfinite(sum(values))
+    except OverflowError:
+        return False
 
 
 def _typed(key: str, raw: Any) -> tuple[float | None, str | None, int]:

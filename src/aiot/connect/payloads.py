@@ -107,8 +107,9 @@ def _message(cols: Columns, body: bytes, now_ms: int) -> None:
     doc = decode_json(body)
     entries = doc if isinstance(doc, list) else [doc]
     mark = len(cols)
-    for entry in entries:
-        _entry(cols, entry, now_ms)
+    if len(entries) < 2 or not cols.extend_rows(entries, _MAX_TS):
+        for entry in entries:
+            _entry(cols, entry, now_ms)
     if len(cols) == mark:
         raise reject("empty_payload", "the payload holds no values")
 
