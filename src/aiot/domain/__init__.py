@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiot.domain.alarms import Alarm, AlarmStatus, Deployment, Selector, Severity, Verdict
 from aiot.domain.bridges import Bridge
 from aiot.domain.catalog import ApiKey, Device, Principal, Role, Tenant
 from aiot.domain.commands import Command, DeviceChannel
@@ -10,16 +11,22 @@ from aiot.domain.telemetry import BATCH_SCHEMA, Aggregation, Batch, Kind, Series
 __all__ = [
     "BATCH_SCHEMA",
     "Aggregation",
+    "Alarm",
+    "AlarmStatus",
     "ApiKey",
     "Batch",
     "Bridge",
     "Command",
+    "Deployment",
     "Device",
     "DeviceChannel",
     "Kind",
     "Principal",
     "Role",
+    "Selector",
     "SeriesKey",
+    "Severity",
     "Tenant",
+    "Verdict",
     "now_ms",
 ]
