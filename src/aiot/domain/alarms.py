@@ -75,6 +75,23 @@ class Deployment:
         """The telemetry key its scores are stored under: ``score/<name>``."""
         return f"score/{self.name}"
 
+    def public(self) -> dict[str, Any]:
+        """As JSON: the selector as a dict, the score key included."""
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "name": self.name,
+            "detector": self.detector,
+            "params": dict(self.params),
+            "keys": list(self.keys),
+            "selector": self.selector.to_dict(),
+            "policy": dict(self.policy),
+            "multivariate": self.multivariate,
+            "paused": self.paused,
+            "created_ms": self.created_ms,
+            "score_key": self.score_key,
+        }
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -86,6 +103,17 @@ class Verdict:
     lesson: str | None = None
     by: str | None = None
     at_ms: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON."""
+        return {
+            "true_alarm": self.true_alarm,
+            "fault_type": self.fault_type,
+            "root_cause": self.root_cause,
+            "lesson": self.lesson,
+            "by": self.by,
+            "at_ms": self.at_ms,
+        }
 
 
 @dataclass(frozen=True)
@@ -105,3 +133,23 @@ class Alarm:
     comments: tuple[dict[str, Any], ...] = ()
     verdict: Verdict | None = None
     assignee: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """As JSON: enums as strings, the verdict as a dict or None."""
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "type": self.type,
+            "device": self.device,
+            "severity": self.severity.value,
+            "status": self.status.value,
+            "active": self.status.active,
+            "acknowledged": self.status.acknowledged,
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+            "deployment": self.deployment,
+            "details": dict(self.details),
+            "comments": [dict(c) for c in self.comments],
+            "verdict": self.verdict.to_dict() if self.verdict is not None else None,
+            "assignee": self.assignee,
+        }
