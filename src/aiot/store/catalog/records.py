@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiot.domain import ApiKey, Bridge, Device, Role, Tenant
-from aiot.store.catalog.tables import ApiKeyRow, BridgeRow, DeviceRow, RejectionRow, TenantRow
+from aiot.domain import (
+    Alarm,
+    AlarmStatus,
+    ApiKey,
+    Bridge,
+    Deployment,
+    Device,
+    Role,
+    Selector,
+    Severity,
+    Tenant,
+    Verdict,
+)
+from aiot.errors import InvalidInput
+from aiot.store.catalog.tables import (
+    AlarmRow,
+    ApiKeyRow,
+    BridgeRow,
+    DeploymentRow,
+    DeviceRow,
+    RejectionRow,
+    TenantRow,
+)
 
-__all__ = ["Rejection", "api_key", "bridge", "device", "now", "rejection", "tenant"]
+__all__ = [
+    "Rejection",
+    "alarm",
+    "api_key",
+    "bridge",
+    "deployment",
+    "device",
+    "now",
+    "plain_json",
+    "rejection",
+    "tenant",
+]
 
 
 def now() -> datetime:
@@ -97,4 +131,67 @@ def bridge(row: BridgeRow) -> Bridge:
         create_devices=row.create_devices,
         device_type=row.device_type,
         ca_file=row.ca_file,
+    )
+
+
+def plain_json(value: Any, what: str) -> Any:
+    """``value`` as plain JSON: lists for tuples, numpy values as numbers, NaN as null."""
+    try:
+        return _finite(json.loads(json.dumps(value, default=_item)))
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(f"{what} must be plain JSON", str(err)) from err
+
+
+def _item(value: Any) -> Any:
+    # numpy scalars and arrays, as detectors hand them over
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _finite(value: Any) -> Any:
+    # JSON has no NaN or Infinity (PostgreSQL refuses them); null, as orjson writes them
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
+def deployment(row: DeploymentRow) -> Deployment:
+    """A deployment row as a record."""
+    selector = row.selector
+    return Deployment(
+        id=row.id,
+        tenant=row.tenant_id,
+        name=row.name,
+        detector=row.detector,
+        params=dict(row.params),
+        keys=tuple(row.keys),
+        selector=Selector(selector["device"], selector["type"], dict(selector["labels"])),
+        policy=dict(row.policy),
+        multivariate=row.multivariate,
+        paused=row.paused,
+        created_ms=row.created_ms,
+    )
+
+
+def alarm(row: AlarmRow) -> Alarm:
+    """An alarm row as a record."""
+    return Alarm(
+        id=row.id,
+        tenant=row.tenant_id,
+        type=row.type,
+        device=row.device_id,
+        severity=Severity(row.severity),
+        status=AlarmStatus(row.status),
+        start_ms=row.start_ms,
+        end_ms=row.end_ms,
+        deployment=row.deployment_id,
+        details=dict(row.details),
+        comments=tuple(dict(c) for c in row.comments),
+        verdict=Verdict(**row.verdict) if row.verdict else None,
+        assignee=row.assignee,
     )

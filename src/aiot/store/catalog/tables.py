@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -15,14 +16,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "ACTIVE_WHERE",
+    "AlarmRow",
     "ApiKeyRow",
     "AttributeRow",
     "Base",
     "BridgeRow",
+    "DeploymentRow",
     "DeviceRow",
     "RejectionRow",
     "TenantRow",
@@ -113,3 +118,60 @@ class BridgeRow(Base):
     device_type: Mapped[str] = mapped_column(String(100))
     ca_file: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeploymentRow(Base):
+    """A detector bound to series; its name is unique within its tenant (``score/<name>``)."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    detector: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    keys: Mapped[list[str]] = mapped_column(JSON)
+    selector: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    multivariate: Mapped[bool] = mapped_column(Boolean)
+    paused: Mapped[bool] = mapped_column(Boolean)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+# The SQL condition of an open alarm; a partial unique index keeps one open per (type, device).
+ACTIVE_WHERE = "status IN ('ACTIVE_UNACK', 'ACTIVE_ACK')"
+
+
+class AlarmRow(Base):
+    """An alarm; ``deployment_id`` and ``device_id`` outlive what they name (alarms are history)."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (
+        Index("ix_alarms_tenant_id_status", "tenant_id", "status"),
+        Index("ix_alarms_tenant_id_device_id", "tenant_id", "device_id"),
+        Index("ix_alarms_tenant_id_start_ms", "tenant_id", "start_ms"),
+        Index(
+            "uq_alarms_active",
+            "tenant_id",
+            "type",
+            "device_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_WHERE),
+            postgresql_where=text(ACTIVE_WHERE),
+        ),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    type: Mapped[str] = mapped_column(String(200))
+    device_id: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    deployment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    comments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The verdict's true_alarm again, so that precision is counted in SQL on any backend.
+    confirmed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)
