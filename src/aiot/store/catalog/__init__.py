@@ -1,4 +1,4 @@
-"""The catalog: tenants, devices, API keys, attributes and the log of rejected messages.
+"""The catalog: tenants, devices, API keys, attributes, rejections, deployments, alarms.
 
 SQLAlchemy 2 over SQLite (embedded, one file under the data folder) or PostgreSQL; the
 schema is migrated by Alembic on open. Every method names its tenant.

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aiot.domain import ApiKey, Bridge, Device, Role, Tenant
 from aiot.errors import Conflict, InvalidInput, NotFound, StoreError
 from aiot.store.catalog import records
+from aiot.store.catalog.alarms import AlarmsMixin
 from aiot.store.catalog.deployments import DeploymentsMixin
 from aiot.store.catalog.engine import migrate, open_engine
 from aiot.store.catalog.records import Rejection
@@ -44,7 +45,7 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class Catalog(DeploymentsMixin):
+class Catalog(DeploymentsMixin, AlarmsMixin):
     """Tenants, devices, keys, attributes, rejections, deployments and alarms in one database."""
 
     def __init__(self, url: str) -> None:
