@@ -31,12 +31,14 @@ from aiot.ingest import Ingestor
 from aiot.models import hub
 from aiot.models import train as training
 from aiot.models.base import Inputs, ModelCard
+from aiot.operations import Operations
 from aiot.settings import Settings
 from aiot.store.base import TelemetryStore
 from aiot.store.catalog import Catalog
 from aiot.store.duckdb import DuckDBStore
 from aiot.store.memory import MemoryStore
 from aiot.store.wal import FileLog, IngestLog, MemoryLog
+from aiot.stream import StreamRunner
 
 __all__ = ["AdminKey", "Platform"]
 
@@ -71,6 +73,9 @@ class Platform:
         self.mqtt = MqttEndpoint(self.ingest, settings.mqtt) if settings.mqtt.port else None
         self.channel: DeviceChannel | None = self.mqtt
         self.bridges = Bridges(self.ingest)
+        self.stream = StreamRunner(self.ingest.wal, store, catalog, *_stream_checkpoints(settings))
+        self.ingest.listen(self.stream.appended)
+        self.ops = Operations(catalog, self.stream)
         self._feeds: list[tuple[AsyncIterator[Batch], dict[str, str]]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -88,6 +93,7 @@ class Platform:
     async def start(self) -> None:
         """Start the background work: the ingest writer, then in-process feeds."""
         await self.ingest.start()
+        self.stream.start()
         if self.mqtt is not None:
             await self.mqtt.start()
         await self.bridges.start()
@@ -105,6 +111,7 @@ class Platform:
         if self.mqtt is not None:
             await self.mqtt.stop()
         await self.ingest.stop()
+        await asyncio.to_thread(self.stream.stop)  # scores what the log holds, checkpoints
 
     def feed(self, batches: AsyncIterator[Batch], devices: Mapping[str, str]) -> None:
         """Ingest an in-process stream (a simulated fleet) once started; ``devices``: name → id."""
@@ -235,6 +242,13 @@ def _log(settings: Settings) -> tuple[IngestLog, float]:
     if settings.store.backend == "memory":
         return MemoryLog(), 0.0  # nothing is durable anyway: release at once
     return FileLog(settings.data_dir / "wal", settings.ingest.log_segment_bytes), 30.0
+
+
+def _stream_checkpoints(settings: Settings) -> tuple[Path | None, float]:
+    """Where the stream stage checkpoints, and how often (the memory store keeps nothing)."""
+    if settings.store.backend == "memory":
+        return None, 0.0
+    return settings.data_dir / "stream", 5.0
 
 
 def _admin_key(settings: Settings) -> AdminKey:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -113,6 +113,7 @@ class Ingestor:
         self._writer: asyncio.Task[None] | None = None
         self._rejections: list[Rejection] = []
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[int], None]] = []
 
     async def start(self) -> None:
         """Replay what the store has not taken, then start the group writer and the applier."""
@@ -163,6 +164,10 @@ class Ingestor:
             self.seen.mark(batch.tenant, device_ids, datetime.now(UTC))
             self.seen.flush()
         return len(batch)
+
+    def listen(self, appended: Callable[[int], None]) -> None:
+        """Call ``appended(end)`` after every durable append (another consumer of the log)."""
+        self._listeners.append(appended)
 
     def settle(self, timeout: float | None = None) -> bool:
         """Wait until the store holds every point acknowledged so far (at most ``timeout`` s)."""
@@ -231,6 +236,8 @@ class Ingestor:
         ]
         self.wal.append(batches)
         self.applier.appended(self.wal.end)
+        for appended in self._listeners:
+            appended(self.wal.end)
 
     def _idle(self) -> None:
         self.flush_rejections()

@@ -1,0 +1,160 @@
+"""Deployments and alarms, as the API, the CLI and the dashboard reach them (one path for all).
+
+:class:`Operations` validates what a person asks for (a detector that exists, parameters it
+takes, a policy that parses, a selector that names something) before the catalog stores it,
+and tells the stream stage when deployments change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiot.domain import Alarm, AlarmStatus, Deployment, Selector, Severity, Verdict, now_ms
+from aiot.errors import InvalidInput, NotFound
+from aiot.models import registry
+from aiot.rules import AlarmPolicy
+from aiot.store.catalog import Catalog
+from aiot.stream import StreamRunner
+
+__all__ = ["DeploymentSpec", "Operations"]
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """What a person asks to deploy."""
+
+    name: str
+    detector: str
+    keys: tuple[str, ...]
+    selector: Selector
+    params: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=dict)
+    multivariate: bool = False
+
+
+class Operations:
+    """Deployments and alarms of a tenant, through the catalog and the stream stage."""
+
+    def __init__(self, catalog: Catalog, stream: StreamRunner) -> None:
+        self.catalog, self.stream = catalog, stream
+
+    # deployments
+
+    def deploy(self, tenant: str, spec: DeploymentSpec) -> Deployment:
+        """Validate and store a deployment; it scores from the next acknowledged points."""
+        _check_model(spec)
+        AlarmPolicy.parse(spec.policy)
+        if not spec.keys or any(not k for k in spec.keys):
+            raise InvalidInput("a deployment reads at least one key")
+        if spec.selector == Selector():
+            raise InvalidInput("a selector names a device, a device type or labels")
+        if spec.selector.device is not None:
+            self.catalog.device(tenant, spec.selector.device)  # NotFound when it is not there
+        deployment = self.catalog.create_deployment(
+            tenant,
+            spec.name,
+            spec.detector,
+            spec.params,
+            spec.keys,
+            spec.selector,
+            spec.policy,
+            spec.multivariate,
+        )
+        self.stream.reload()
+        return deployment
+
+    def deployments(self, tenant: str) -> list[Deployment]:
+        """The tenant's deployments."""
+        return self.catalog.deployments(tenant)
+
+    def deployment(self, tenant: str, ref: str) -> Deployment:
+        """One deployment, by id or name."""
+        return self.catalog.deployment(tenant, ref)
+
+    def update_deployment(
+        self,
+        tenant: str,
+        ref: str,
+        paused: bool | None = None,
+        policy: dict[str, Any] | None = None,
+    ) -> Deployment:
+        """Pause, resume, or change the alarm policy."""
+        if policy is not None:
+            AlarmPolicy.parse(policy)
+        deployment = self.catalog.update_deployment(tenant, ref, paused=paused, policy=policy)
+        self.stream.reload()
+        return deployment
+
+    def remove_deployment(self, tenant: str, ref: str) -> Deployment:
+        """Stop and delete a deployment (its alarms and scores stay)."""
+        deployment = self.catalog.delete_deployment(tenant, ref)
+        self.stream.reload()
+        return deployment
+
+    def deployment_stats(self, tenant: str, ref: str) -> dict[str, Any]:
+        """Series, points scored and late points since the server started."""
+        deployment = self.catalog.deployment(tenant, ref)
+        return self.stream.stats().get(deployment.id, {"series": 0, "scored": 0, "late": 0})
+
+    # alarms
+
+    def alarms(
+        self,
+        tenant: str,
+        status: AlarmStatus | None = None,
+        severity: Severity | None = None,
+        device: str | None = None,
+        type: str | None = None,
+        deployment: str | None = None,
+        limit: int = 100,
+    ) -> list[Alarm]:
+        """The tenant's alarms, newest first, filtered."""
+        device_id = self.catalog.device(tenant, device).id if device else None
+        dep_id = self.catalog.deployment(tenant, deployment).id if deployment else None
+        return self.catalog.alarms(
+            tenant,
+            status=status,
+            severity=severity,
+            device=device_id,
+            type=type,
+            deployment=dep_id,
+            limit=limit,
+        )
+
+    def alarm(self, tenant: str, alarm_id: str) -> Alarm:
+        """One alarm."""
+        return self.catalog.alarm(tenant, alarm_id)
+
+    def acknowledge(self, tenant: str, alarm_id: str) -> Alarm:
+        """An operator has seen it."""
+        return self.catalog.ack_alarm(tenant, alarm_id)
+
+    def clear(self, tenant: str, alarm_id: str) -> Alarm:
+        """End it by hand."""
+        return self.catalog.clear_alarm(tenant, alarm_id, now_ms())
+
+    def comment(self, tenant: str, alarm_id: str, text: str, by: str | None) -> Alarm:
+        """Add a comment."""
+        return self.catalog.comment_alarm(tenant, alarm_id, text, by=by, at_ms=now_ms())
+
+    def label(self, tenant: str, alarm_id: str, verdict: Verdict) -> Alarm:
+        """The operator's verdict: a real fault or a false alarm, with cause and lesson."""
+        return self.catalog.label_alarm(tenant, alarm_id, verdict)
+
+    def alarm_stats(self, tenant: str) -> list[dict[str, Any]]:
+        """Per deployment: raised, confirmed, rejected and precision."""
+        return self.catalog.alarm_stats(tenant)
+
+
+def _check_model(spec: DeploymentSpec) -> None:
+    if spec.detector not in registry.names():
+        raise NotFound(f"no detector {spec.detector!r}", detail={"known": registry.names()})
+    try:
+        model = registry.create(spec.detector, **spec.params)
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(f"bad parameters for {spec.detector}: {err}") from err
+    if type(model).multivariate != spec.multivariate and spec.multivariate:
+        raise InvalidInput(f"{spec.detector} reads one key at a time: deploy it univariate")
+    if spec.multivariate and len(spec.keys) < 2:
+        raise InvalidInput("a multivariate deployment reads two keys or more")

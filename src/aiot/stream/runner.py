@@ -1,0 +1,252 @@
+"""The deployments' consumer of the ingest log, in a thread of its own.
+
+It waits for records past its position, hands them to every running deployment of their
+tenant, writes the scores of the whole read to the store in one write, raises and clears
+alarms through the catalog, and checkpoints every ``checkpoint_every`` seconds before it
+releases its position to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from aiot.domain import BATCH_SCHEMA, Batch, Severity
+from aiot.rules import Transition
+from aiot.store.base import TelemetryStore
+from aiot.store.catalog import Catalog
+from aiot.store.wal import IngestLog
+from aiot.stream import checkpoint
+from aiot.stream.state import Running, Scored, selects
+
+__all__ = ["StreamRunner"]
+
+CONSUMER = "stream"
+log = logging.getLogger("aiot.stream")
+
+
+class StreamRunner:
+    """Runs every deployment on the acknowledged telemetry, from its checkpointed position."""
+
+    def __init__(
+        self,
+        wal: IngestLog,
+        store: TelemetryStore,
+        catalog: Catalog,
+        folder: Path | None,
+        checkpoint_every: float = 5.0,
+        max_points: int = 200_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.wal, self.store, self.catalog = wal, store, catalog
+        self.path = folder / "checkpoint.npz" if folder is not None else None
+        self.checkpoint_every, self.max_points = checkpoint_every, max_points
+        self._clock = clock
+        self._running: dict[str, Running] = {}
+        self._cond = threading.Condition()
+        self._reload = True
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._saved_at = clock()
+        self._devices_at = 0.0
+        self.failures = 0
+        saved = checkpoint.read(self.path) if self.path is not None else None
+        self._saved = saved
+        self.position = wal.register(CONSUMER, saved.position if saved else wal.end)
+
+    # control
+
+    def start(self) -> None:
+        """Start scoring in the background."""
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="aiot-stream", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Score what is in the log, checkpoint, and stop."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        try:
+            self._sync()
+            while self._step():
+                pass
+            self._save()
+        except Exception as err:  # the log keeps the records: the next start scores them
+            log.error("the stream stage did not checkpoint before stopping: %r", err)
+
+    def appended(self, end: int) -> None:
+        """The log grew: wake the thread."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def reload(self) -> None:
+        """Deployments changed in the catalog: pick them up before the next records."""
+        with self._cond:
+            self._reload = True
+            self._cond.notify_all()
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Per deployment id: series, points scored and late points since start."""
+        with self._cond:
+            running = list(self._running.values())
+        return {
+            r.deployment.id: {"series": len(r.series), "scored": r.scored, "late": r.late}
+            for r in running
+        }
+
+    # the thread
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(
+                    lambda: self._stopping or self._reload or self.wal.end > self.position, 1.0
+                )
+                if self._stopping:
+                    return
+            try:
+                self._sync()
+                self._step()
+                if self._clock() - self._saved_at >= self.checkpoint_every:
+                    self._save()
+            except Exception as err:  # a bug or a store failure must not stop scoring for good
+                self.failures += 1
+                log.error("the stream stage failed on a batch: %r", err)
+                time.sleep(1.0)
+
+    def _sync(self) -> None:
+        """Bring the running deployments in line with the catalog (new, changed, removed)."""
+        with self._cond:
+            if not self._reload:
+                return
+            self._reload = False
+        current = {d.id: d for d in self.catalog.all_deployments()}
+        for gone in set(self._running) - set(current):
+            del self._running[gone]
+        for dep_id, deployment in current.items():
+            running = self._running.get(dep_id)
+            if running is None:
+                running = self._running[dep_id] = Running(deployment)
+                self._restore(running)
+            elif running.deployment != deployment:
+                running.update(deployment)
+        self._devices()
+
+    def _restore(self, running: Running) -> None:
+        saved = self._saved
+        names = saved.series.get(running.deployment.id, []) if saved else []
+        for index, name in enumerate(names):
+            state = running.fresh()
+            state.load(saved.arrays if saved else {}, f"{running.deployment.id}|{index}|")
+            running.series[name] = state
+
+    def _devices(self) -> None:
+        """Resolve every selector against the catalog's devices (new devices join here)."""
+        by_tenant: dict[str, list[Running]] = {}
+        for running in self._running.values():
+            by_tenant.setdefault(running.deployment.tenant, []).append(running)
+        for tenant, runs in by_tenant.items():
+            devices = self.catalog.devices(tenant)
+            for running in runs:
+                running.devices = {d.id for d in devices if selects(running.deployment, d)}
+        self._devices_at = self._clock()
+
+    def _step(self) -> bool:
+        records = self.wal.read(self.position, self.max_points)
+        if not records:
+            return False
+        if self._clock() - self._devices_at >= 2.0:
+            self._devices()  # a new pump matching a selector joins within seconds
+        outs: dict[str, Scored] = {}
+        for record in records:
+            tenant = record.batch.tenant
+            for running in self._running.values():
+                if running.deployment.tenant == tenant:
+                    running.consume(record.batch.table, outs.setdefault(tenant, Scored()))
+        for tenant, out in outs.items():
+            table = out.table()
+            if table is not None:
+                self.store.write(Batch(tenant, _as_batch(table)))
+            for dep_id, device, series, change, values in out.transitions:
+                raised_by = self._running.get(dep_id)
+                if raised_by is not None:
+                    self._apply(tenant, raised_by, device, series, change, values)
+        with self._cond:
+            self.position = records[-1].end
+        return True
+
+    def _apply(
+        self,
+        tenant: str,
+        running: Running,
+        device: str,
+        series: str,
+        change: Transition,
+        values: dict[str, Any],
+    ) -> None:
+        dep, policy = running.deployment, running.policy
+        if change.kind == "raise":
+            running.mark(device, series, True)
+            key = None if dep.multivariate else series.split("/", 1)[1]
+            details = {
+                "score": change.score,
+                "threshold": change.threshold,
+                "values": values,
+                "score_key": running.score_key(key),
+            }
+            if not self._raised_before(tenant, dep.id, device, change.ts):
+                severity = Severity(policy.severity)
+                self.catalog.raise_alarm(
+                    tenant, policy.type, device, severity, change.ts, dep.id, details
+                )
+        elif not running.mark(device, series, False):  # no series of the device still above
+            alarm = self.catalog.active_alarm(tenant, policy.type, device)
+            if alarm is not None and alarm.deployment == dep.id:
+                self.catalog.clear_alarm(tenant, alarm.id, change.ts)
+
+    def _raised_before(self, tenant: str, dep_id: str, device: str, ts: int) -> bool:
+        """Whether this very alarm exists (points scored again after a restart raise it again)."""
+        found = self.catalog.alarms(
+            tenant, device=device, deployment=dep_id, start_ms=ts, end_ms=ts + 1, limit=1
+        )
+        return bool(found)
+
+    def _save(self) -> None:
+        if self.path is None:
+            self.wal.release(CONSUMER, self.position)
+            return
+        arrays: dict[str, Any] = {}
+        series: dict[str, list[str]] = {}
+        for dep_id, running in self._running.items():
+            series[dep_id] = list(running.series)
+            for index, state in enumerate(running.series.values()):
+                arrays |= state.state(f"{dep_id}|{index}|")
+        checkpoint.write(self.path, checkpoint.Checkpoint(self.position, series, arrays))
+        self._saved = checkpoint.Checkpoint(self.position, series, arrays)
+        self.wal.release(CONSUMER, self.position)
+        self._saved_at = self._clock()
+
+
+def _as_batch(table: pa.Table) -> pa.Table:
+    n = table.num_rows
+    return pa.table(
+        {
+            "device": table["device"],
+            "key": table["key"],
+            "ts": table["ts"],
+            "value": table["value"],
+            "text": pa.nulls(n, pa.string()),
+            "kind": pa.array([0] * n, pa.int8()),
+        },
+        schema=BATCH_SCHEMA,
+    )
