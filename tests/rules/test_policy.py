@@ -56,7 +56,7 @@ def test_to_dict_is_json_that_parses_to_the_same_policy(data: dict[str, Any]) ->
 def test_a_policy_cannot_be_changed_once_made() -> None:
     policy = AlarmPolicy.parse({"threshold": 1.0})
     with pytest.raises(ValidationError):
-        policy.threshold = 2.0  # type: ignore[misc]
+        policy.threshold = 2.0
 
 
 @pytest.mark.parametrize(
