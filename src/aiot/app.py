@@ -33,6 +33,7 @@ from aiot.models import train as training
 from aiot.models.base import Inputs, ModelCard
 from aiot.operations import Operations
 from aiot.settings import Settings
+from aiot.sim.fleet import Fleet
 from aiot.store.base import TelemetryStore
 from aiot.store.catalog import Catalog
 from aiot.store.duckdb import DuckDBStore
@@ -76,6 +77,7 @@ class Platform:
         self.stream = StreamRunner(self.ingest.wal, store, catalog, *_stream_checkpoints(settings))
         self.ingest.listen(self.stream.appended)
         self.ops = Operations(catalog, self.stream)
+        self.simulated: Fleet | None = None  # the demo's fleet, whose faults are known
         self._feeds: list[tuple[AsyncIterator[Batch], dict[str, str]]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
