@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from aiot import __version__
-from aiot.api import bridges, devices, ingest, models, rpc, tenants
+from aiot.api import alarms, bridges, deployments, devices, ingest, models, rpc, tenants
 from aiot.api.errors import install_error_handlers
 from aiot.app import Platform
 from aiot.connect.http import device_router
@@ -40,6 +40,8 @@ def create_app(platform: Platform) -> FastAPI:
         app.include_router(router)
     app.include_router(device_router(platform.ingest))
     app.include_router(models.router)
+    app.include_router(deployments.router)
+    app.include_router(alarms.router)
 
     @app.get("/api/health", tags=["health"])
     def health() -> dict[str, Any]:
