@@ -9,6 +9,9 @@
 (('temp',), '1767225600000')
 >>> for key, point in client.tail(pump["id"]):  # doctest: +SKIP
 ...     print(key, point["ts"], point["value"])
+>>> client.deploy("pump-z", "zscore", ["temp"], type="pump")  # doctest: +SKIP
+>>> for alarm in client.alarms(status="ACTIVE_UNACK"):  # doctest: +SKIP
+...     client.label_alarm(alarm["id"], True, fault_type="bearing")
 """
 
 from __future__ import annotations
@@ -290,6 +293,124 @@ class Client:
     def model(self, name: str) -> dict[str, Any]:
         """The card of the newest version of a trained model."""
         result: dict[str, Any] = self._call("GET", f"/api/models/{name}")
+        return result
+
+    # deployments
+
+    def deploy(
+        self,
+        name: str,
+        detector: str,
+        keys: list[str],
+        *,
+        device: str | None = None,
+        type: str | None = None,
+        labels: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        policy: dict[str, Any] | None = None,
+        multivariate: bool = False,
+    ) -> dict[str, Any]:
+        """Deploy a detector on the keys of a device, a device type or labelled devices."""
+        body = {
+            "name": name,
+            "detector": detector,
+            "keys": keys,
+            "selector": {"device": device, "type": type, "labels": labels or {}},
+            "params": params or {},
+            "policy": policy or {},
+            "multivariate": multivariate,
+        }
+        result: dict[str, Any] = self._call("POST", "/api/deployments", json=body)
+        return result
+
+    def deployments(self) -> list[dict[str, Any]]:
+        """The tenant's deployments."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/deployments")
+        return result
+
+    def deployment(self, ref: str) -> dict[str, Any]:
+        """One deployment by id or name, with its live ``stats``."""
+        result: dict[str, Any] = self._call("GET", f"/api/deployments/{ref}")
+        return result
+
+    def pause_deployment(self, ref: str) -> dict[str, Any]:
+        """Stop scoring until resumed."""
+        return self._patch_deployment(ref, {"paused": True})
+
+    def resume_deployment(self, ref: str) -> dict[str, Any]:
+        """Score again from the next points."""
+        return self._patch_deployment(ref, {"paused": False})
+
+    def set_policy(self, ref: str, policy: dict[str, Any]) -> dict[str, Any]:
+        """Replace a deployment's alarm policy."""
+        return self._patch_deployment(ref, {"policy": policy})
+
+    def _patch_deployment(self, ref: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("PATCH", f"/api/deployments/{ref}", json=body)
+        return result
+
+    def remove_deployment(self, ref: str) -> None:
+        """Stop and delete a deployment (its alarms and scores stay)."""
+        self._call("DELETE", f"/api/deployments/{ref}")
+
+    # alarms
+
+    def alarms(
+        self,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        device: str | None = None,
+        type: str | None = None,
+        deployment: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The tenant's alarms, newest first; device and deployment by id or name."""
+        filters: dict[str, Any] = {"status": status, "severity": severity, "device": device}
+        filters |= {"type": type, "deployment": deployment, "limit": limit}
+        params = {k: v for k, v in filters.items() if v is not None}
+        result: list[dict[str, Any]] = self._call("GET", "/api/alarms", params=params)
+        return result
+
+    def alarm(self, alarm_id: str) -> dict[str, Any]:
+        """One alarm, with its details, comments and verdict."""
+        result: dict[str, Any] = self._call("GET", f"/api/alarms/{alarm_id}")
+        return result
+
+    def ack_alarm(self, alarm_id: str) -> dict[str, Any]:
+        """Acknowledge an alarm."""
+        return self._alarm_action(alarm_id, "ack")
+
+    def clear_alarm(self, alarm_id: str) -> dict[str, Any]:
+        """Clear an open alarm by hand."""
+        return self._alarm_action(alarm_id, "clear")
+
+    def comment_alarm(self, alarm_id: str, text: str) -> dict[str, Any]:
+        """Add a comment to an alarm."""
+        return self._alarm_action(alarm_id, "comment", {"text": text})
+
+    def label_alarm(
+        self,
+        alarm_id: str,
+        true_alarm: bool,
+        fault_type: str | None = None,
+        root_cause: str | None = None,
+        lesson: str | None = None,
+    ) -> dict[str, Any]:
+        """Judge an alarm a real fault (True) or a false alarm, with cause and lesson."""
+        body = {"true_alarm": true_alarm, "fault_type": fault_type}
+        body |= {"root_cause": root_cause, "lesson": lesson}
+        return self._alarm_action(alarm_id, "verdict", body)
+
+    def _alarm_action(
+        self, alarm_id: str, action: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/api/alarms/{alarm_id}/{action}", json=body)
+        return result
+
+    def alarm_stats(self) -> list[dict[str, Any]]:
+        """Per deployment: alarms raised, active, confirmed, rejected, and precision."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/alarms/stats")
         return result
 
     # the device API

@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 
 from aiot import __version__
+from aiot.cli.alarms import alarms
 from aiot.cli.bridges import bridges
 from aiot.cli.common import Connection
 from aiot.cli.demo import demo
+from aiot.cli.deployments import deploy, deployments
 from aiot.cli.eval import app as eval_app
 from aiot.cli.models import app as models_app
 from aiot.cli.resources import devices, telemetry, tenants
@@ -58,6 +60,9 @@ app.add_typer(bridges, name="bridges")
 app.command("simulate")(simulate)
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
+app.command("deploy")(deploy)
+app.add_typer(deployments, name="deployments")
+app.add_typer(alarms, name="alarms")
 
 
 def run() -> None:
