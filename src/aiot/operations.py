@@ -14,10 +14,13 @@ from aiot.domain import Alarm, AlarmStatus, Deployment, Selector, Severity, Verd
 from aiot.errors import InvalidInput, NotFound
 from aiot.models import registry
 from aiot.rules import AlarmPolicy
+from aiot.sim.fleet import Fleet
 from aiot.store.catalog import Catalog
 from aiot.stream import StreamRunner
 
 __all__ = ["DeploymentSpec", "Operations"]
+
+_GRACE_MS = 10 * 60_000  # an alarm that starts this soon after a fault ended still matches it
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,37 @@ class Operations:
     def alarm_stats(self, tenant: str) -> list[dict[str, Any]]:
         """Per deployment: raised, confirmed, rejected and precision."""
         return self.catalog.alarm_stats(tenant)
+
+    def simulated_faults(self, tenant: str, fleet: Fleet | None) -> list[dict[str, Any]]:
+        """The faults a simulated fleet injected so far, each with the alarms that overlap it."""
+        if fleet is None:
+            return []
+        ids = {d.name: d.id for d in self.catalog.devices(tenant)}
+        alarms = self.catalog.alarms(tenant, limit=10_000)
+        found = []
+        for fault in fleet.labels:
+            device = ids.get(fault.device)
+            if device is None:
+                continue
+            matched = [
+                a.id
+                for a in alarms
+                if a.device == device
+                and a.start_ms < fault.end_ms + _GRACE_MS
+                and (a.end_ms is None or a.end_ms >= fault.start_ms)
+            ]
+            found.append(
+                {
+                    "device": device,
+                    "device_name": fault.device,
+                    "fault": fault.fault,
+                    "detail": fault.detail,
+                    "start_ms": fault.start_ms,
+                    "end_ms": fault.end_ms,
+                    "alarms": matched,
+                }
+            )
+        return found
 
 
 def _check_model(spec: DeploymentSpec) -> None:

@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from aiot.api import create_app
 from aiot.app import Platform
 from aiot.domain import Severity
+from aiot.sim.fleet import mixed_fleet
+from tests.conftest import ADMIN_KEY
 
 Alarms = dict[str, dict[str, Any]]
 
@@ -158,3 +161,24 @@ def test_another_tenants_alarm_is_404(api_client: TestClient, alarms: Alarms) ->
         answer = api_client.post(f"/api/alarms/{alarm}/{action}", json=body, headers=acme)
         assert answer.status_code == 404, action
     assert api_client.get(f"/api/alarms/{alarm}").json()["comments"] == []
+
+
+def test_simulated_faults_are_listed_with_the_alarms_that_overlap_them(
+    platform_factory: Any,
+) -> None:
+    platform = platform_factory()
+    fleet = mixed_fleet(devices_per_vertical=1, seed=2, fault_rate=24.0)
+    list(fleet.generate(0, 6 * 3_600_000))
+    fault = fleet.labels[0]
+    device = platform.catalog.create_device("default", fault.device, "sim")
+    platform.catalog.raise_alarm(
+        "default", "x", device.id, Severity.MAJOR, fault.start_ms + 1000, None, {}
+    )
+    platform.simulated = fleet
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with TestClient(create_app(platform), headers=headers) as client:
+        listed = client.get("/api/sim/faults").json()
+    mine = [f for f in listed if f["device"] == device.id]
+    assert mine and mine[0]["fault"] == fault.fault
+    assert len(mine[0]["alarms"]) == 1
+    assert {f["device_name"] for f in listed} == {fault.device}  # only this tenant's devices
