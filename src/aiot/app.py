@@ -76,7 +76,7 @@ class Platform:
         self.bridges = Bridges(self.ingest)
         self.stream = StreamRunner(self.ingest.wal, store, catalog, *_stream_checkpoints(settings))
         self.ingest.listen(self.stream.appended)
-        self.ops = Operations(catalog, self.stream)
+        self.ops = Operations(catalog, self.stream, self.reader)
         self.simulated: Fleet | None = None  # the demo's fleet, whose faults are known
         self._feeds: list[tuple[AsyncIterator[Batch], dict[str, str]]] = []
         self._tasks: list[asyncio.Task[None]] = []

@@ -7,6 +7,7 @@ and tells the stream stage when deployments change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,12 +16,15 @@ from aiot.errors import InvalidInput, NotFound
 from aiot.models import registry
 from aiot.rules import AlarmPolicy
 from aiot.sim.fleet import Fleet
+from aiot.store.base import TelemetryStore
 from aiot.store.catalog import Catalog
 from aiot.stream import StreamRunner
 
 __all__ = ["DeploymentSpec", "Operations"]
 
 _GRACE_MS = 10 * 60_000  # an alarm that starts this soon after a fault ended still matches it
+_BEFORE_MS, _AFTER_MS = 15 * 60_000, 5 * 60_000  # the window of data kept with a verdict
+_WINDOW_POINTS = 5_000  # per key at most
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,10 @@ class DeploymentSpec:
 class Operations:
     """Deployments and alarms of a tenant, through the catalog and the stream stage."""
 
-    def __init__(self, catalog: Catalog, stream: StreamRunner) -> None:
-        self.catalog, self.stream = catalog, stream
+    def __init__(
+        self, catalog: Catalog, stream: StreamRunner, reader: Callable[[], TelemetryStore]
+    ) -> None:
+        self.catalog, self.stream, self.reader = catalog, stream, reader
 
     # deployments
 
@@ -142,8 +148,31 @@ class Operations:
         return self.catalog.comment_alarm(tenant, alarm_id, text, by=by, at_ms=now_ms())
 
     def label(self, tenant: str, alarm_id: str, verdict: Verdict) -> Alarm:
-        """The operator's verdict: a real fault or a false alarm, with cause and lesson."""
-        return self.catalog.label_alarm(tenant, alarm_id, verdict)
+        """The operator's verdict, kept with the alarm's window of data, ready for learning."""
+        alarm = self.catalog.alarm(tenant, alarm_id)
+        return self.catalog.label_alarm(tenant, alarm_id, verdict, self._window(alarm))
+
+    def _window(self, alarm: Alarm) -> dict[str, Any]:
+        """The device's numeric points from before the alarm started to after it ended."""
+        keys = None
+        if alarm.deployment is not None:
+            found = [d for d in self.catalog.deployments(alarm.tenant) if d.id == alarm.deployment]
+            keys = list(found[0].keys) if found else None
+        start = alarm.start_ms - _BEFORE_MS
+        end = (alarm.end_ms if alarm.end_ms is not None else now_ms()) + _AFTER_MS
+        table = self.reader().query(alarm.tenant, alarm.device, keys, start, end, _WINDOW_POINTS)
+        points: dict[str, dict[str, list[Any]]] = {}
+        for key, ts, value in zip(
+            table["key"].to_pylist(),
+            table["ts"].to_pylist(),
+            table["value"].to_pylist(),
+            strict=True,
+        ):
+            if value is not None and not key.startswith("score/"):
+                series = points.setdefault(key, {"ts": [], "value": []})
+                series["ts"].append(ts)
+                series["value"].append(value)
+        return {"start_ms": start, "end_ms": end, "points": points}
 
     def alarm_stats(self, tenant: str) -> list[dict[str, Any]]:
         """Per deployment: raised, confirmed, rejected and precision."""

@@ -112,6 +112,8 @@ def test_a_spike_raises_an_alarm_the_operator_labels(server: AiotProcess) -> Non
     assert shown["status"] in ("ACTIVE_ACK", "CLEARED_ACK")
     assert shown["verdict"]["fault_type"] == "bearing_wear"
     assert shown["comments"][0]["text"] == "bearing noise heard on site"
+    window = shown["details"]["window"]["points"]["temp"]  # the data kept with the verdict
+    assert max(window["value"]) > 80 and len(window["ts"]) >= 400
     stats = api.get("/api/alarms/stats").json()
     assert [(s["name"], s["confirmed"], s["precision"]) for s in stats] == [("pump-temp", 1, 1.0)]
 

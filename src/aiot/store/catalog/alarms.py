@@ -138,15 +138,28 @@ class AlarmsMixin(AlarmQueriesMixin):
 
         return self._edit(tenant, alarm_id, assign)
 
-    def label_alarm(self, tenant: str, alarm_id: str, verdict: Verdict) -> Alarm:
-        """Judge the alarm (a real fault or not); a later verdict replaces the earlier."""
+    def label_alarm(
+        self,
+        tenant: str,
+        alarm_id: str,
+        verdict: Verdict,
+        window: dict[str, Any] | None = None,
+    ) -> Alarm:
+        """Judge the alarm (a real fault or not); a later verdict replaces the earlier.
+
+        ``window``, the alarm's data around it, is kept in its details beside the verdict.
+        """
         if not isinstance(verdict.true_alarm, bool):
             raise InvalidInput("a verdict says true_alarm: true or false", verdict.true_alarm)
         stamped = verdict if verdict.at_ms else dataclasses.replace(verdict, at_ms=now_ms())
         stored = records.plain_json(stamped.to_dict(), "the verdict")
 
+        kept = _object({"window": window}) if window is not None else {}
+
         def label(row: AlarmRow) -> None:
             row.verdict, row.confirmed = stored, stamped.true_alarm
+            if kept:
+                row.details = {**row.details, **kept}
 
         return self._edit(tenant, alarm_id, label)
 
