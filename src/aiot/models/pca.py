@@ -72,6 +72,24 @@ class PcaT2Spe(BaseDetector):
             return t2
         return spe if self.statistic == "spe" else 0.5 * (t2 + spe)
 
+    def contributions(self, x: Array) -> Array:
+        """Each variable's share of the score of ``x`` (they add up to it), for an alarm's cause.
+
+        T² is split as process engineers do (variable i takes z_i times its row of the
+        projection, weighted by each component's variance), SPE by each squared residual.
+        """
+        x = np.asarray(x, dtype=np.float64).reshape(-1)
+        if not len(self._eigvals):
+            return np.zeros(len(x))
+        z = (x - self._center) / self._scale
+        t = self._components.T @ z
+        t2 = z * (self._components @ (t / self._eigvals)) / len(t)
+        resid = z - self._components @ t
+        spe = resid * resid / self._spe_mean
+        if self.statistic == "t2":
+            return t2
+        return spe if self.statistic == "spe" else 0.5 * (t2 + spe)
+
     def _learn(self, x: Array) -> None:
         if self._n == 0:
             self._mean, self._m2 = np.zeros(len(x)), np.zeros((len(x), len(x)))
