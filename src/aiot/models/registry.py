@@ -29,6 +29,8 @@ BUILTINS: dict[str, str] = {
     "iforest": "aiot.models.iforest:WindowIsolationForest",
     "ensemble": "aiot.models.ensemble:MultiScaleEnsemble",
     "context": "aiot.models.context:ContextNovelty",
+    "value": "aiot.models.rules:ValueRule",
+    "rate": "aiot.models.rules:RateOfChange",
 }
 
 
