@@ -32,6 +32,7 @@ from aiot.models import hub
 from aiot.models import train as training
 from aiot.models.base import Inputs, ModelCard
 from aiot.operations import Operations
+from aiot.rules.notify import Notifier, on_loop
 from aiot.settings import Settings
 from aiot.sim.fleet import Fleet
 from aiot.store.base import TelemetryStore
@@ -74,7 +75,10 @@ class Platform:
         self.mqtt = MqttEndpoint(self.ingest, settings.mqtt) if settings.mqtt.port else None
         self.channel: DeviceChannel | None = self.mqtt
         self.bridges = Bridges(self.ingest)
-        self.stream = StreamRunner(self.ingest.wal, store, catalog, *_stream_checkpoints(settings))
+        self.notifier = Notifier()  # started with the command path once the loop runs
+        self.stream = StreamRunner(
+            self.ingest.wal, store, catalog, *_stream_checkpoints(settings), notifier=self.notifier
+        )
         self.ingest.listen(self.stream.appended)
         self.ops = Operations(catalog, self.stream, self.reader)
         self.simulated: Fleet | None = None  # the demo's fleet, whose faults are known
@@ -95,6 +99,7 @@ class Platform:
     async def start(self) -> None:
         """Start the background work: the ingest writer, then in-process feeds."""
         await self.ingest.start()
+        self.notifier.start(on_loop(self.command, asyncio.get_running_loop()))
         self.stream.start()
         if self.mqtt is not None:
             await self.mqtt.start()
@@ -114,6 +119,7 @@ class Platform:
             await self.mqtt.stop()
         await self.ingest.stop()
         await asyncio.to_thread(self.stream.stop)  # scores what the log holds, checkpoints
+        await asyncio.to_thread(self.notifier.stop)  # the loop runs on for their commands
 
     def feed(self, batches: AsyncIterator[Batch], devices: Mapping[str, str]) -> None:
         """Ingest an in-process stream (a simulated fleet) once started; ``devices``: name → id."""

@@ -9,7 +9,18 @@ from typing import Any
 from fastapi import FastAPI
 
 from aiot import __version__
-from aiot.api import alarms, bridges, deployments, devices, ingest, models, rpc, sim, tenants
+from aiot.api import (
+    alarms,
+    bridges,
+    deployments,
+    devices,
+    ingest,
+    models,
+    notifications,
+    rpc,
+    sim,
+    tenants,
+)
 from aiot.api.errors import install_error_handlers
 from aiot.app import Platform
 from aiot.connect.http import device_router
@@ -42,6 +53,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(models.router)
     app.include_router(deployments.router)
     app.include_router(alarms.router)
+    app.include_router(notifications.router)
     app.include_router(sim.router)
 
     @app.get("/api/health", tags=["health"])

@@ -5,29 +5,37 @@
 (True, 5)
 >>> AlarmPolicy.parse({}).calibrate.false_alarm_rate  # no threshold: calibrate one
 0.01
+>>> hook = {"webhook": {"url": "https://ops.example/hook", "secret": "s3"}}
+>>> AlarmPolicy.parse({"threshold": 3.0, "notify": [hook]}).notify[0].webhook.on
+('raise', 'clear')
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from aiot.domain import Severity
 from aiot.errors import InvalidInput
 
-__all__ = ["AlarmPolicy", "Calibration"]
+__all__ = ["AlarmPolicy", "Calibration", "CommandAction", "Event", "NotifyAction", "WebhookAction"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+Event = Literal["raise", "clear"]
 
 
 class Calibration(BaseModel):
@@ -42,6 +50,73 @@ class Calibration(BaseModel):
     def quantile(self) -> float:
         """The quantile of the warmup scores the threshold is put at."""
         return 1.0 - self.false_alarm_rate
+
+
+class WebhookAction(BaseModel):
+    """POST the alarm's JSON to ``url``, signed with HMAC-SHA256 when a ``secret`` is set."""
+
+    model_config = _FROZEN
+
+    url: str = Field(min_length=1, max_length=2000)
+    secret: str | None = Field(None, min_length=1)
+    on: tuple[Event, ...] = Field(("raise", "clear"), min_length=1)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """Only http and https URLs with a host can be delivered to."""
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+
+class CommandAction(BaseModel):
+    """Send the RPC ``{method, params}`` to the alarm's device through the command path."""
+
+    model_config = _FROZEN
+
+    method: str = Field(min_length=1, max_length=200)
+    params: Any = Field(default_factory=dict)
+    oneway: bool = False
+    timeout: float = Field(10.0, gt=0.0, le=60.0)
+    on: tuple[Event, ...] = Field(("raise",), min_length=1)
+
+    @field_validator("method")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        """A method of blanks names nothing a device could run."""
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class NotifyAction(BaseModel):
+    """One thing done when an alarm is raised or cleared: a webhook or a command."""
+
+    model_config = _FROZEN
+
+    webhook: WebhookAction | None = None
+    command: CommandAction | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> NotifyAction:
+        """Each item is either a webhook or a command, never both or neither."""
+        if (self.webhook is None) == (self.command is None):
+            raise ValueError("give exactly one of webhook or command")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _given_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """As JSON, without the kind of action that is not given."""
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+    @property
+    def on(self) -> tuple[Event, ...]:
+        """The events this action runs on."""
+        chosen = self.webhook if self.webhook is not None else self.command
+        assert chosen is not None
+        return chosen.on
 
 
 class AlarmPolicy(BaseModel):
@@ -60,6 +135,7 @@ class AlarmPolicy(BaseModel):
     clear_below: float = Field(0.8, ge=0.0, le=1.0)
     clear_after: int = Field(5, ge=1)
     min_duration_ms: int = Field(0, ge=0)
+    notify: tuple[NotifyAction, ...] = ()
 
     @model_validator(mode="before")
     @classmethod

@@ -2,8 +2,9 @@
 
 It waits for records past its position, hands them to every running deployment of their
 tenant, writes the scores of the whole read to the store in one write, raises and clears
-alarms through the catalog, and checkpoints every ``checkpoint_every`` seconds before it
-releases its position to the log.
+alarms through the catalog (queueing the policy's notifications on the notifier, which
+delivers them in threads of its own), and checkpoints every ``checkpoint_every`` seconds
+before it releases its position to the log.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from aiot.domain import BATCH_SCHEMA, Batch, Severity
-from aiot.rules import Transition
+from aiot.domain import BATCH_SCHEMA, Alarm, Batch, Severity
+from aiot.rules import AlarmPolicy, Transition
+from aiot.rules.notify import Notifier
+from aiot.rules.policy import Event
 from aiot.store.base import TelemetryStore
 from aiot.store.catalog import Catalog
 from aiot.store.wal import IngestLog
@@ -43,8 +46,10 @@ class StreamRunner:
         checkpoint_every: float = 5.0,
         max_points: int = 200_000,
         clock: Callable[[], float] = time.monotonic,
+        notifier: Notifier | None = None,
     ) -> None:
         self.wal, self.store, self.catalog = wal, store, catalog
+        self.notifier = notifier
         self.path = folder / "checkpoint.npz" if folder is not None else None
         self.checkpoint_every, self.max_points = checkpoint_every, max_points
         self._clock = clock
@@ -206,13 +211,20 @@ class StreamRunner:
             }
             if not self._raised_before(tenant, dep.id, device, change.ts):
                 severity = Severity(policy.severity)
-                self.catalog.raise_alarm(
+                raised, _ = self.catalog.raise_alarm(
                     tenant, policy.type, device, severity, change.ts, dep.id, details
                 )
+                self._notify(tenant, "raise", raised, policy)
         elif not running.mark(device, series, False):  # no series of the device still above
             alarm = self.catalog.active_alarm(tenant, policy.type, device)
             if alarm is not None and alarm.deployment == dep.id:
-                self.catalog.clear_alarm(tenant, alarm.id, change.ts)
+                cleared = self.catalog.clear_alarm(tenant, alarm.id, change.ts)
+                self._notify(tenant, "clear", cleared, policy)
+
+    def _notify(self, tenant: str, event: Event, alarm: Alarm, policy: AlarmPolicy) -> None:
+        """Queue the policy's notifications of this event; delivery never holds up scoring."""
+        if self.notifier is not None and policy.notify:
+            self.notifier.notify(tenant, event, alarm.public(), policy.notify)
 
     def _raised_before(self, tenant: str, dep_id: str, device: str, ts: int) -> bool:
         """Whether this very alarm exists (points scored again after a restart raise it again)."""
