@@ -41,6 +41,7 @@ from aiot.store.duckdb import DuckDBStore
 from aiot.store.memory import MemoryStore
 from aiot.store.wal import FileLog, IngestLog, MemoryLog
 from aiot.stream import StreamRunner
+from aiot.stream.live import LiveHub
 
 __all__ = ["AdminKey", "Platform"]
 
@@ -76,8 +77,14 @@ class Platform:
         self.channel: DeviceChannel | None = self.mqtt
         self.bridges = Bridges(self.ingest)
         self.notifier = Notifier()  # started with the command path once the loop runs
+        self.live = LiveHub()  # WebSocket subscribers, fed by the stream stage
         self.stream = StreamRunner(
-            self.ingest.wal, store, catalog, *_stream_checkpoints(settings), notifier=self.notifier
+            self.ingest.wal,
+            store,
+            catalog,
+            *_stream_checkpoints(settings),
+            notifier=self.notifier,
+            live=self.live,
         )
         self.ingest.listen(self.stream.appended)
         self.ops = Operations(catalog, self.stream, self.reader)

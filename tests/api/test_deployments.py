@@ -132,3 +132,15 @@ def test_deployments_are_in_the_openapi_document(api_client: TestClient) -> None
     paths = api_client.get("/openapi.json").json()["paths"]
     assert set(paths["/api/deployments"]) == {"get", "post"}
     assert set(paths["/api/deployments/{ref}"]) == {"get", "patch", "delete"}
+
+
+def test_webhook_secrets_are_never_shown(api_client: TestClient) -> None:
+    _device(api_client)
+    hook = {"webhook": {"url": "http://127.0.0.1:9/hook", "secret": "s3cret"}}
+    made = api_client.post(
+        "/api/deployments", json=_spec(policy={"threshold": 5, "notify": [hook]})
+    )
+    assert made.status_code == 201, made.text
+    for shown in (made.json(), api_client.get("/api/deployments/pump-z").json()):
+        assert shown["policy"]["notify"][0]["webhook"]["secret"] == "***"
+    assert "s3cret" not in api_client.get("/api/deployments").text

@@ -15,6 +15,7 @@ from aiot.api import (
     deployments,
     devices,
     ingest,
+    live,
     models,
     notifications,
     rpc,
@@ -55,6 +56,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(alarms.router)
     app.include_router(notifications.router)
     app.include_router(sim.router)
+    app.include_router(live.router)
 
     @app.get("/api/health", tags=["health"])
     def health() -> dict[str, Any]:

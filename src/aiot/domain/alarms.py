@@ -85,12 +85,23 @@ class Deployment:
             "params": dict(self.params),
             "keys": list(self.keys),
             "selector": self.selector.to_dict(),
-            "policy": dict(self.policy),
+            "policy": _masked(self.policy),
             "multivariate": self.multivariate,
             "paused": self.paused,
             "created_ms": self.created_ms,
             "score_key": self.score_key,
         }
+
+
+def _masked(policy: dict[str, Any]) -> dict[str, Any]:
+    """The policy with webhook secrets hidden: whoever may read a deployment may not sign."""
+    actions = []
+    for action in policy.get("notify") or []:
+        hook = action.get("webhook") if isinstance(action, dict) else None
+        if isinstance(hook, dict) and hook.get("secret"):
+            action = {**action, "webhook": {**hook, "secret": "***"}}
+        actions.append(action)
+    return {**policy, "notify": actions} if "notify" in policy else dict(policy)
 
 
 @dataclass(frozen=True)

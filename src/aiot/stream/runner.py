@@ -26,6 +26,7 @@ from aiot.store.base import TelemetryStore
 from aiot.store.catalog import Catalog
 from aiot.store.wal import IngestLog
 from aiot.stream import checkpoint
+from aiot.stream.live import LiveHub
 from aiot.stream.state import Running, Scored, selects
 
 __all__ = ["StreamRunner"]
@@ -47,9 +48,10 @@ class StreamRunner:
         max_points: int = 200_000,
         clock: Callable[[], float] = time.monotonic,
         notifier: Notifier | None = None,
+        live: LiveHub | None = None,
     ) -> None:
         self.wal, self.store, self.catalog = wal, store, catalog
-        self.notifier = notifier
+        self.notifier, self.live = notifier, live
         self.path = folder / "checkpoint.npz" if folder is not None else None
         self.checkpoint_every, self.max_points = checkpoint_every, max_points
         self._clock = clock
@@ -175,13 +177,18 @@ class StreamRunner:
         outs: dict[str, Scored] = {}
         for record in records:
             tenant = record.batch.tenant
+            if self.live is not None and self.live.listening(tenant):
+                self.live.publish_points(tenant, record.batch.table)
             for running in self._running.values():
                 if running.deployment.tenant == tenant:
                     running.consume(record.batch.table, outs.setdefault(tenant, Scored()))
         for tenant, out in outs.items():
             table = out.table()
             if table is not None:
-                self.store.write(Batch(tenant, _as_batch(table)))
+                scores = _as_batch(table)
+                self.store.write(Batch(tenant, scores))
+                if self.live is not None and self.live.listening(tenant):
+                    self.live.publish_points(tenant, scores)
             for dep_id, device, series, change, values in out.transitions:
                 raised_by = self._running.get(dep_id)
                 if raised_by is not None:
@@ -223,6 +230,8 @@ class StreamRunner:
 
     def _notify(self, tenant: str, event: Event, alarm: Alarm, policy: AlarmPolicy) -> None:
         """Queue the policy's notifications of this event; delivery never holds up scoring."""
+        if self.live is not None:
+            self.live.publish_alarm(tenant, alarm.device, event, alarm.public())
         if self.notifier is not None and policy.notify:
             self.notifier.notify(tenant, event, alarm.public(), policy.notify)
 
