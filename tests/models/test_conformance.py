@@ -23,7 +23,8 @@ def test_model_conforms(name: str, check: Callable[[BaseDetector], None]) -> Non
 def test_pca_contributions_add_up_to_the_score_and_name_the_faulty_variable() -> None:
     rng = np.random.default_rng(0)
     base = rng.normal(size=(400, 1))
-    normal = np.hstack([base, base * 2 + rng.normal(0, 0.1, (400, 1)), rng.normal(size=(400, 1))])
+    noise = rng.normal(0, 0.1, (400, 3))
+    normal = np.hstack([base, base * 2, -base]) + noise  # three readings of one state
     model = PcaT2Spe(warmup=300)
     model.learn_many(normal)
     broken = normal[-1].copy()

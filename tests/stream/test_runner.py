@@ -122,3 +122,37 @@ def test_a_restart_from_the_checkpoint_scores_as_an_uninterrupted_run(tmp_path: 
     assert split_ts == whole_ts
     assert np.allclose(split, whole)
     assert whole_alarms == split_alarms == [450_000]  # scored again after the crash: no twin
+
+
+def test_a_multivariate_alarm_names_the_keys_that_moved(catalog: Catalog) -> None:
+    reactor = catalog.create_device("t1", "reactor-1", "cstr")
+    catalog.create_deployment(
+        "t1",
+        "r-pca",
+        "pca",
+        {"warmup": 200},
+        ["a", "b", "c"],
+        Selector(type="cstr"),
+        {"threshold": 20.0},
+        multivariate=True,
+    )
+    wal, store = MemoryLog(), MemoryStore()
+    runner = StreamRunner(wal, store, catalog, None)
+    runner._sync()
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=400)
+    noise = rng.normal(0, 0.05, (3, 400))
+    values = {"a": base + noise[0], "b": 2 * base + noise[1], "c": noise[2] - base}
+    values["b"][350:] += 6.0  # b leaves its bond with a and c
+    ts = np.arange(400) * 1000
+    keys = np.array(list(values))
+    for part in range(0, 400, 50):  # a device sends all its keys in one message
+        rows = slice(part, part + 50)
+        stamp = np.repeat(ts[rows], 3)
+        named = np.tile(keys, 50)
+        value = np.stack([values[k][rows] for k in keys], axis=1).reshape(-1)
+        wal.append([Batch.numeric("t1", reactor.id, named, stamp, value)])
+    while runner._step():
+        pass
+    alarm = catalog.alarms("t1", device=reactor.id)[0]
+    assert next(iter(alarm.details["contributions"])) == "b"

@@ -216,6 +216,9 @@ class StreamRunner:
                 "values": values,
                 "score_key": running.score_key(key),
             }
+            shares = running.contributions(series, values)
+            if shares is not None:  # which keys moved most, as process engineers read PCA
+                details["contributions"] = shares
             if not self._raised_before(tenant, dep.id, device, change.ts):
                 severity = Severity(policy.severity)
                 raised, _ = self.catalog.raise_alarm(

@@ -175,6 +175,16 @@ class Running:
             values = dict(zip(self._columns(key), rows[change.index].tolist(), strict=True))
             out.transitions.append((self.deployment.id, device, name, change, values))
 
+    def contributions(self, series: str, values: dict[str, float]) -> dict[str, float] | None:
+        """Each key's share of the score of a point, largest first, when the model can tell."""
+        state = self.series.get(series)
+        explain = getattr(state.model, "contributions", None) if state is not None else None
+        if explain is None or len(values) < 2:
+            return None
+        parts = explain(np.asarray(list(values.values()), dtype=np.float64))
+        shares = zip(values, (float(p) for p in parts), strict=True)
+        return dict(sorted(shares, key=lambda kv: -kv[1]))
+
     def _columns(self, key: str | None) -> list[str]:
         return list(self.deployment.keys) if key is None else [key]
 
