@@ -156,3 +156,25 @@ def test_a_multivariate_alarm_names_the_keys_that_moved(catalog: Catalog) -> Non
         pass
     alarm = catalog.alarms("t1", device=reactor.id)[0]
     assert next(iter(alarm.details["contributions"])) == "b"
+
+
+def test_a_device_silent_past_the_policy_limit_raises_no_data_until_it_speaks(
+    catalog: Catalog,
+) -> None:
+    pump = catalog.create_device("t1", "pump-1", "pump")
+    _deploy(catalog, pump.id, {**POLICY, "no_data_ms": 60_000})
+    wal, store = MemoryLog(), MemoryStore()
+    runner = StreamRunner(wal, store, catalog, None)
+    runner._sync()
+    _feed(wal, runner, pump.id, _signal(10), 0)
+    heard = next(iter(runner._running.values())).heard[pump.id]
+    runner._silence(heard + 30)
+    assert catalog.alarms("t1", type="no_data") == []
+    runner._silence(heard + 61)
+    (alarm,) = catalog.alarms("t1", type="no_data")
+    assert alarm.status is AlarmStatus.ACTIVE_UNACK and alarm.device == pump.id
+    runner._silence(heard + 62)
+    assert len(catalog.alarms("t1", type="no_data")) == 1  # raised once
+    _feed(wal, runner, pump.id, _signal(5), 100)
+    runner._silence(next(iter(runner._running.values())).heard[pump.id] + 1)
+    assert catalog.alarm("t1", alarm.id).status is AlarmStatus.CLEARED_UNACK

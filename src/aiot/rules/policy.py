@@ -135,6 +135,8 @@ class AlarmPolicy(BaseModel):
     clear_below: float = Field(0.8, ge=0.0, le=1.0)
     clear_after: int = Field(5, ge=1)
     min_duration_ms: int = Field(0, ge=0)
+    # "No data for T": a selected device silent this long raises a ``no_data`` alarm.
+    no_data_ms: int | None = Field(None, ge=1000)
     notify: tuple[NotifyAction, ...] = ()
 
     @model_validator(mode="before")

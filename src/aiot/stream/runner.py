@@ -124,6 +124,7 @@ class StreamRunner:
             try:
                 self._sync()
                 self._step()
+                self._silence(time.time())
                 if self._clock() - self._saved_at >= self.checkpoint_every:
                     self._save()
             except Exception as err:  # a bug or a store failure must not stop scoring for good
@@ -237,6 +238,36 @@ class StreamRunner:
             self.live.publish_alarm(tenant, alarm.device, event, alarm.public())
         if self.notifier is not None and policy.notify:
             self.notifier.notify(tenant, event, alarm.public(), policy.notify)
+
+    def _silence(self, now: float) -> None:
+        """Raise ``no_data`` for selected devices silent past the policy's limit; clear on data."""
+        for running in list(self._running.values()):
+            limit = running.policy.no_data_ms
+            if limit is None or running.deployment.paused:
+                continue
+            tenant = running.deployment.tenant
+            for device in running.devices:
+                heard = running.heard.setdefault(device, now)  # silent since we started watching
+                quiet = now - heard > limit / 1000
+                if quiet and device not in running.silent:
+                    running.silent.add(device)
+                    details = {"last_heard_ms": int(heard * 1000), "no_data_ms": limit}
+                    raised, _ = self.catalog.raise_alarm(
+                        tenant,
+                        "no_data",
+                        device,
+                        Severity(running.policy.severity),
+                        int(now * 1000),
+                        running.deployment.id,
+                        details,
+                    )
+                    self._notify(tenant, "raise", raised, running.policy)
+                elif not quiet and device in running.silent:
+                    running.silent.discard(device)
+                    alarm = self.catalog.active_alarm(tenant, "no_data", device)
+                    if alarm is not None:
+                        cleared = self.catalog.clear_alarm(tenant, alarm.id, int(now * 1000))
+                        self._notify(tenant, "clear", cleared, running.policy)
 
     def _raised_before(self, tenant: str, dep_id: str, device: str, ts: int) -> bool:
         """Whether this very alarm exists (points scored again after a restart raise it again)."""

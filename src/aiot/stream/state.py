@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,8 @@ class Running:
         self.devices: set[str] = set()
         self.series: dict[str, SeriesState] = {}  # "device" or "device/key" → state
         self.above: dict[str, set[str]] = {}  # device → its series with an open condition
+        self.heard: dict[str, float] = {}  # device → when its last point arrived (epoch s)
+        self.silent: set[str] = set()  # devices with an open no-data alarm
         self.late = 0
         self.scored = 0
 
@@ -157,6 +160,7 @@ class Running:
         device = str(part["device"][0])
         key = None if self.deployment.multivariate else str(part["key"][0])
         name = device if key is None else f"{device}/{key}"
+        self.heard[device] = time.time()
         state = self.series.get(name)
         if state is None:
             state = self.series[name] = self.fresh()
