@@ -309,8 +309,12 @@ class Client:
         params: dict[str, Any] | None = None,
         policy: dict[str, Any] | None = None,
         multivariate: bool = False,
+        backfill_start: str | None = None,
     ) -> dict[str, Any]:
-        """Deploy a detector on the keys of a device, a device type or labelled devices."""
+        """Deploy a detector on the keys of a device, a device type or labelled devices.
+
+        ``backfill_start`` (ISO-8601 or epoch ms): first score the stored history since then.
+        """
         body = {
             "name": name,
             "detector": detector,
@@ -319,6 +323,7 @@ class Client:
             "params": params or {},
             "policy": policy or {},
             "multivariate": multivariate,
+            "backfill_start": backfill_start,
         }
         result: dict[str, Any] = self._call("POST", "/api/deployments", json=body)
         return result

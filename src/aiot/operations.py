@@ -38,6 +38,7 @@ class DeploymentSpec:
     params: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
     multivariate: bool = False
+    backfill_from_ms: int | None = None  # first score the stored history since then
 
 
 class Operations:
@@ -70,7 +71,10 @@ class Operations:
             spec.policy,
             spec.multivariate,
         )
-        self.stream.reload()
+        if spec.backfill_from_ms is None:
+            self.stream.reload()
+        else:  # loads the deployment and scores history before any live point
+            self.stream.backfill(deployment.id, spec.backfill_from_ms, now_ms())
         return deployment
 
     def deployments(self, tenant: str) -> list[Deployment]:

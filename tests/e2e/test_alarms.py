@@ -175,3 +175,35 @@ def test_another_tenants_deployments_and_alarms_are_invisible(server: AiotProces
     assert bad.status_code == 400 and "hits" in bad.json()["message"]
     other.close()
     api.close()
+
+
+def test_deploy_with_backfill_scores_history_with_a_progress_report(server: AiotProcess) -> None:
+    api = server.admin()
+    pump = api.post("/api/devices", json={"name": "pump-1", "type": "pump"}).json()
+    now = int(time.time() * 1000)
+    history = 60.0 + np.random.default_rng(5).normal(0, 0.3, 500)
+    rows = [
+        {"ts": now - (500 - i) * 60_000, "values": {"temp": float(v)}}
+        for i, v in enumerate(history)
+    ]
+    _post(pump["access_token"], server.url, rows)
+    made = server.cli(
+        "deploy",
+        "hist",
+        "--detector",
+        "zscore",
+        "--keys",
+        "temp",
+        "--device",
+        "pump-1",
+        "--backfill",
+        "1d",
+    )
+    assert made.returncode == 0, made.stderr
+    assert "history scored:" in made.stdout and "device-days" in made.stdout
+    scores = api.get(
+        f"/api/devices/{pump['id']}/telemetry",
+        params={"keys": "score/hist", "start": now - 2 * 86_400_000, "limit": 10_000},
+    ).json()["score/hist"]
+    assert len(scores) == 500
+    api.close()

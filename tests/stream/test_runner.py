@@ -178,3 +178,20 @@ def test_a_device_silent_past_the_policy_limit_raises_no_data_until_it_speaks(
     _feed(wal, runner, pump.id, _signal(5), 100)
     runner._silence(next(iter(runner._running.values())).heard[pump.id] + 1)
     assert catalog.alarm("t1", alarm.id).status is AlarmStatus.CLEARED_UNACK
+
+
+def test_a_backfill_scores_stored_history_before_live_points(catalog: Catalog) -> None:
+    pump = catalog.create_device("t1", "pump-1", "pump")
+    wal, store = MemoryLog(), MemoryStore()
+    history = _signal(300, spike_at=200)
+    store.write(Batch.numeric("t1", pump.id, "temp", np.arange(300) * 1000, history))
+    runner = StreamRunner(wal, store, catalog, None)
+    dep_id = _deploy(catalog, pump.id)
+    runner.backfill(dep_id, 0, 400_000)
+    runner._sync()
+    runner._history()
+    assert runner.stats()[dep_id]["backfill"] == {"state": "done", "done": 1, "total": 1}
+    assert store.query("t1", pump.id, ["score/temp-z"], 0, 10**9).num_rows == 300
+    assert [a.start_ms for a in catalog.alarms("t1", device=pump.id)] == [200_000]
+    _feed(wal, runner, pump.id, _signal(50), 300)  # live points go on from the history
+    assert store.query("t1", pump.id, ["score/temp-z"], 0, 10**9).num_rows == 350

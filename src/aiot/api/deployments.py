@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiot.api.deps import Caller, Operator, PlatformDep
+from aiot.api.params import parse_time
 from aiot.domain import Selector
 from aiot.operations import DeploymentSpec
 
@@ -40,6 +41,11 @@ class DeploymentIn(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="the detector's")
     policy: dict[str, Any] = Field(default_factory=dict, description="an alarm policy")
     multivariate: bool = Field(default=False, description="one model per device over all keys")
+    backfill_start: str | None = Field(
+        default=None,
+        description="first score the stored history since then (ISO-8601 or epoch ms); "
+        "progress in GET /api/deployments/{ref} stats.backfill",
+    )
 
 
 class DeploymentPatch(BaseModel):
@@ -63,6 +69,7 @@ def deploy(body: DeploymentIn, platform: PlatformDep, principal: Operator) -> di
         body.params,
         body.policy,
         body.multivariate,
+        parse_time(body.backfill_start, 0, "backfill_start") if body.backfill_start else None,
     )
     return platform.ops.deploy(principal.tenant, spec).public()
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
 
+from aiot.api.params import parse_interval
 from aiot.cli.common import JsonOpt, client_from, command, console, fail, print_json, print_table
+from aiot.domain import now_ms
+from aiot.errors import InvalidInput
 
 __all__ = ["deploy", "deployments"]
 
@@ -33,6 +38,9 @@ def deploy(
     multivariate: Annotated[
         bool, typer.Option("--multivariate", help="one model per device over all keys")
     ] = False,
+    backfill: Annotated[
+        str | None, typer.Option(help="first score stored history: 7d, 12h, or a start time")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Deploy a detector on the keys of a device, a device type or labelled devices."""
@@ -51,7 +59,10 @@ def deploy(
         params=_pairs(param, "--param"),
         policy=_policy(policy) if policy is not None else None,
         multivariate=multivariate,
+        backfill_start=_since(backfill) if backfill else None,
     )
+    if backfill:
+        _follow_backfill(ctx, created["id"])
     if as_json:
         return print_json(created)
     reads = f"{','.join(created['keys'])} of {_selected(created['selector'])}"
@@ -172,3 +183,25 @@ def deployments_remove(
     """Stop and delete a deployment; its alarms and stored scores stay."""
     client_from(ctx).remove_deployment(ref)
     console.print(f"deployment {ref} removed")
+
+
+def _since(text: str) -> str:
+    """A start time: ``7d`` / ``12h`` / ``30m`` back from now, or a time as given."""
+    try:
+        return str(now_ms() - parse_interval(text))
+    except InvalidInput:
+        return text
+
+
+def _follow_backfill(ctx: typer.Context, ref: str, poll: float = 0.2) -> None:
+    """A progress bar until the server has scored the history (devices × days)."""
+    client = client_from(ctx)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("scoring stored history", total=None)
+        while True:
+            progress = client.deployment(ref)["stats"].get("backfill") or {}
+            bar.update(task, completed=progress.get("done", 0), total=progress.get("total") or None)
+            if progress.get("state") == "done":
+                break
+            time.sleep(poll)
+    typer.echo(f"  history scored: {progress.get('done', 0)} device-days")
