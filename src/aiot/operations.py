@@ -108,7 +108,8 @@ class Operations:
     def deployment_stats(self, tenant: str, ref: str) -> dict[str, Any]:
         """Series, points scored and late points since the server started."""
         deployment = self.catalog.deployment(tenant, ref)
-        return self.stream.stats().get(deployment.id, {"series": 0, "scored": 0, "late": 0})
+        idle = {"series": 0, "scored": 0, "late": 0, "backfill": None}
+        return self.stream.stats().get(deployment.id, idle)
 
     # alarms
 

@@ -40,7 +40,12 @@ def test_deploy_read_pause_resume_remove(api_client: TestClient) -> None:
     assert dep["params"] == {"window": 64}
     assert [d["id"] for d in api_client.get("/api/deployments").json()] == [dep["id"]]
     shown = api_client.get("/api/deployments/pump-z").json()
-    assert shown["id"] == dep["id"] and shown["stats"] == {"series": 0, "scored": 0, "late": 0}
+    assert shown["id"] == dep["id"] and shown["stats"] == {
+        "series": 0,
+        "scored": 0,
+        "late": 0,
+        "backfill": None,
+    }
     assert api_client.get(f"/api/deployments/{dep['id']}").json()["name"] == "pump-z"
     paused = api_client.patch("/api/deployments/pump-z", json={"paused": True})
     assert paused.status_code == 200 and paused.json()["paused"] is True
