@@ -113,6 +113,11 @@ def _selected(selector: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def _keys_shown(keys: list[str]) -> str:
+    """The keys, or the first two and how many there are (``deployments show`` lists all)."""
+    return ",".join(keys) if len(keys) <= 3 else f"{keys[0]},{keys[1]},… ({len(keys)} keys)"
+
+
 @deployments.command("list")
 @command
 def deployments_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
@@ -124,7 +129,7 @@ def deployments_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         [
             d["name"],
             d["detector"],
-            ",".join(d["keys"]),
+            _keys_shown(d["keys"]),
             _selected(d["selector"]),
             "paused" if d["paused"] else "running",
             d["id"],
