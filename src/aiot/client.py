@@ -390,6 +390,10 @@ class Client:
         """Clear an open alarm by hand."""
         return self._alarm_action(alarm_id, "clear")
 
+    def assign_alarm(self, alarm_id: str, assignee: str | None) -> dict[str, Any]:
+        """Assign an alarm to someone (None: nobody)."""
+        return self._alarm_action(alarm_id, "assign", {"assignee": assignee})
+
     def comment_alarm(self, alarm_id: str, text: str) -> dict[str, Any]:
         """Add a comment to an alarm."""
         return self._alarm_action(alarm_id, "comment", {"text": text})

@@ -152,6 +152,10 @@ class Operations:
         """Add a comment."""
         return self.catalog.comment_alarm(tenant, alarm_id, text, by=by, at_ms=now_ms())
 
+    def assign(self, tenant: str, alarm_id: str, assignee: str | None) -> Alarm:
+        """Who works the alarm (None: nobody)."""
+        return self.catalog.assign_alarm(tenant, alarm_id, assignee)
+
     def label(self, tenant: str, alarm_id: str, verdict: Verdict) -> Alarm:
         """The operator's verdict, kept with the alarm's window of data, ready for learning."""
         alarm = self.catalog.alarm(tenant, alarm_id)

@@ -182,3 +182,12 @@ def test_simulated_faults_are_listed_with_the_alarms_that_overlap_them(
     assert mine and mine[0]["fault"] == fault.fault
     assert len(mine[0]["alarms"]) == 1
     assert {f["device_name"] for f in listed} == {fault.device}  # only this tenant's devices
+
+
+def test_an_alarm_is_assigned_and_unassigned(api_client: TestClient, alarms: Alarms) -> None:
+    alarm = alarms["first"]["id"]
+    assigned = api_client.post(f"/api/alarms/{alarm}/assign", json={"assignee": "maria"}).json()
+    assert assigned["assignee"] == "maria"
+    freed = api_client.post(f"/api/alarms/{alarm}/assign", json={"assignee": None}).json()
+    assert freed["assignee"] is None
+    assert api_client.post("/api/alarms/nope/assign", json={}).status_code == 404

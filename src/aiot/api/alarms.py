@@ -90,6 +90,22 @@ def comment(
     return alarm.public()
 
 
+class AssignIn(BaseModel):
+    """Who works the alarm (null: nobody)."""
+
+    model_config = _STRICT
+
+    assignee: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+@router.post("/{alarm_id}/assign")
+def assign(
+    alarm_id: str, body: AssignIn, platform: PlatformDep, principal: Operator
+) -> dict[str, Any]:
+    """Assign the alarm to someone, or to nobody."""
+    return platform.ops.assign(principal.tenant, alarm_id, body.assignee).public()
+
+
 @router.post("/{alarm_id}/verdict")
 def verdict(
     alarm_id: str, body: VerdictIn, platform: PlatformDep, principal: Operator

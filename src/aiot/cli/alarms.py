@@ -99,6 +99,17 @@ def alarms_clear(ctx: typer.Context, alarm_id: IdArg) -> None:
     _done(client_from(ctx).clear_alarm(alarm_id), "cleared")
 
 
+@alarms.command("assign")
+@command
+def alarms_assign(
+    ctx: typer.Context,
+    alarm_id: IdArg,
+    who: Annotated[str | None, typer.Argument(help="who works it; leave out: nobody")] = None,
+) -> None:
+    """Assign an alarm to someone, or to nobody."""
+    _done(client_from(ctx).assign_alarm(alarm_id, who), f"assigned to {who or 'nobody'}")
+
+
 @alarms.command("comment")
 @command
 def alarms_comment(
