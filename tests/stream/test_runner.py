@@ -195,3 +195,17 @@ def test_a_backfill_scores_stored_history_before_live_points(catalog: Catalog) -
     assert [a.start_ms for a in catalog.alarms("t1", device=pump.id)] == [200_000]
     _feed(wal, runner, pump.id, _signal(50), 300)  # live points go on from the history
     assert store.query("t1", pump.id, ["score/temp-z"], 0, 10**9).num_rows == 350
+
+
+def test_the_threshold_in_force_is_stored_beside_the_scores(catalog: Catalog) -> None:
+    pump = catalog.create_device("t1", "pump-1", "pump")
+    policy = {"calibrate": {"false_alarm_rate": 0.01, "warmup": 100}}
+    _deploy(catalog, pump.id, policy)
+    wal, store = MemoryLog(), MemoryStore()
+    runner = StreamRunner(wal, store, catalog, None)
+    runner._sync()
+    _feed(wal, runner, pump.id, _signal(50), 0)
+    assert store.query("t1", pump.id, ["threshold/temp-z"], 0, 10**9).num_rows == 0  # calibrating
+    _feed(wal, runner, pump.id, _signal(200), 50)
+    stored = store.query("t1", pump.id, ["threshold/temp-z"], 0, 10**9)
+    assert stored.num_rows >= 1 and stored.column("value")[0].as_py() > 0

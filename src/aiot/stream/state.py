@@ -139,6 +139,10 @@ class Running:
         one = dep.multivariate or len(dep.keys) == 1 or key is None
         return dep.score_key if one else f"{dep.score_key}/{key}"
 
+    def threshold_key(self, key: str | None) -> str:
+        """``threshold/<name>[/<key>]``: where the threshold in force is stored."""
+        return "threshold/" + self.score_key(key).removeprefix("score/")
+
     def consume(self, table: pa.Table, out: Scored) -> None:
         """Score the batch's points of this deployment's devices and keys."""
         dep = self.deployment
@@ -175,7 +179,11 @@ class Running:
         state.last_ts = int(ts[-1])
         self.scored += len(ts)
         out.add(device, self.score_key(key), ts, scores)
-        for change in state.chain.step(ts, scores):
+        changes = state.chain.step(ts, scores)
+        threshold = state.chain.threshold
+        if threshold is not None:  # the threshold in force, a step series beside the scores
+            out.add(device, self.threshold_key(key), ts[-1:], np.array([threshold]))
+        for change in changes:
             values = dict(zip(self._columns(key), rows[change.index].tolist(), strict=True))
             out.transitions.append((self.deployment.id, device, name, change, values))
 
