@@ -30,7 +30,7 @@ from aiot.errors import AiotError, DeviceOffline, Forbidden, NotFound, Unauthori
 from aiot.ingest import Ingestor
 from aiot.models import hub
 from aiot.models import train as training
-from aiot.models.base import Inputs, ModelCard
+from aiot.models.base import BaseDetector, Inputs, ModelCard
 from aiot.operations import Operations
 from aiot.rules.notify import Notifier, on_loop
 from aiot.settings import Settings
@@ -85,9 +85,10 @@ class Platform:
             *_stream_checkpoints(settings),
             notifier=self.notifier,
             live=self.live,
+            trained=self._trained,
         )
         self.ingest.listen(self.stream.appended)
-        self.ops = Operations(catalog, self.stream, self.reader)
+        self.ops = Operations(catalog, self.stream, self.reader, self._trained)
         self.simulated: Fleet | None = None  # the demo's fleet, whose faults are known
         self._feeds: list[tuple[AsyncIterator[Batch], dict[str, str]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -173,6 +174,10 @@ class Platform:
         self.ingest.wal.close()
         self.store.close()
         self.catalog.close()
+
+    def _trained(self, tenant: str, name: str, version: str) -> BaseDetector:
+        """A fresh copy of a trained model version of the tenant's hub."""
+        return hub.load(self.settings.data_dir, tenant, name, version)
 
     def reader(self) -> TelemetryStore:
         """The telemetry store, once it holds every point acknowledged so far (up to 1 s)."""

@@ -14,6 +14,7 @@ from typing import Any
 from aiot.domain import Alarm, AlarmStatus, Deployment, Selector, Severity, Verdict, now_ms
 from aiot.errors import InvalidInput, NotFound
 from aiot.models import registry
+from aiot.models.base import BaseDetector
 from aiot.rules import AlarmPolicy
 from aiot.sim.fleet import Fleet
 from aiot.store.base import TelemetryStore
@@ -45,15 +46,26 @@ class Operations:
     """Deployments and alarms of a tenant, through the catalog and the stream stage."""
 
     def __init__(
-        self, catalog: Catalog, stream: StreamRunner, reader: Callable[[], TelemetryStore]
+        self,
+        catalog: Catalog,
+        stream: StreamRunner,
+        reader: Callable[[], TelemetryStore],
+        trained: Callable[[str, str, str], BaseDetector] | None = None,
     ) -> None:
-        self.catalog, self.stream, self.reader = catalog, stream, reader
+        self.catalog, self.stream, self.reader, self.trained = catalog, stream, reader, trained
 
     # deployments
 
     def deploy(self, tenant: str, spec: DeploymentSpec) -> Deployment:
-        """Validate and store a deployment; it scores from the next acknowledged points."""
-        _check_model(spec)
+        """Validate and store a deployment; it scores from the next acknowledged points.
+
+        ``detector`` is a registered detector (learning online from its ``params``), or a
+        trained model of the tenant's hub as ``name@version`` (starting from what it learnt).
+        """
+        if "@" in spec.detector:
+            self._check_trained(tenant, spec)
+        else:
+            _check_model(spec)
         AlarmPolicy.parse(spec.policy)
         if not spec.keys or any(not k for k in spec.keys):
             raise InvalidInput("a deployment reads at least one key")
@@ -76,6 +88,14 @@ class Operations:
         else:  # loads the deployment and scores history before any live point
             self.stream.backfill(deployment.id, spec.backfill_from_ms, now_ms())
         return deployment
+
+    def _check_trained(self, tenant: str, spec: DeploymentSpec) -> None:
+        name, _, version = spec.detector.partition("@")
+        if self.trained is None:
+            raise InvalidInput("this installation keeps no trained models")
+        model = self.trained(tenant, name, version)  # NotFound when there is no such version
+        if type(model).multivariate != spec.multivariate and spec.multivariate:
+            raise InvalidInput(f"{name} reads one key at a time: deploy it univariate")
 
     def deployments(self, tenant: str) -> list[Deployment]:
         """The tenant's deployments."""

@@ -27,7 +27,7 @@ from aiot.store.catalog import Catalog
 from aiot.store.wal import IngestLog
 from aiot.stream import checkpoint
 from aiot.stream.live import LiveHub
-from aiot.stream.state import Running, Scored, selects
+from aiot.stream.state import Running, Scored, Trained, selects
 
 __all__ = ["StreamRunner"]
 
@@ -50,9 +50,10 @@ class StreamRunner:
         clock: Callable[[], float] = time.monotonic,
         notifier: Notifier | None = None,
         live: LiveHub | None = None,
+        trained: Trained | None = None,
     ) -> None:
         self.wal, self.store, self.catalog = wal, store, catalog
-        self.notifier, self.live = notifier, live
+        self.notifier, self.live, self.trained = notifier, live, trained
         self.path = folder / "checkpoint.npz" if folder is not None else None
         self.checkpoint_every, self.max_points = checkpoint_every, max_points
         self._clock = clock
@@ -161,7 +162,7 @@ class StreamRunner:
         for dep_id, deployment in current.items():
             running = self._running.get(dep_id)
             if running is None:
-                running = self._running[dep_id] = Running(deployment)
+                running = self._running[dep_id] = Running(deployment, self.trained)
                 self._restore(running)
             elif running.deployment != deployment:
                 running.update(deployment)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from aiot.rules import AlarmChain, AlarmPolicy, Transition
 __all__ = ["Running", "Scored", "SeriesState", "selects"]
 
 Ints = npt.NDArray[np.int64]
+Trained = Callable[[str, str, str], BaseDetector]  # (tenant, model name, version) → a copy
 Floats = npt.NDArray[np.float64]
 
 
@@ -99,8 +101,9 @@ class Scored:
 class Running:
     """A deployment's live state: which devices it reads and the state of each series."""
 
-    def __init__(self, deployment: Deployment) -> None:
+    def __init__(self, deployment: Deployment, trained: Trained | None = None) -> None:
         self.deployment = deployment
+        self.trained = trained
         self.policy = AlarmPolicy.parse(deployment.policy)
         self.devices: set[str] = set()
         self.series: dict[str, SeriesState] = {}  # "device" or "device/key" → state
@@ -131,7 +134,12 @@ class Running:
     def fresh(self) -> SeriesState:
         """A new model and chain for a series that appears."""
         dep = self.deployment
-        return SeriesState(registry.create(dep.detector, **dep.params), AlarmChain(self.policy))
+        name, at, version = dep.detector.partition("@")
+        if at and self.trained is not None:  # a trained hub version: a copy for each series
+            model = self.trained(dep.tenant, name, version)
+        else:
+            model = registry.create(dep.detector, **dep.params)
+        return SeriesState(model, AlarmChain(self.policy))
 
     def score_key(self, key: str | None) -> str:
         """``score/<name>``, or ``score/<name>/<key>`` for one of several keys read one by one."""
