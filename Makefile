@@ -29,6 +29,7 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_http.py
 	$(BIN)/python benchmarks/mqtt_ingest.py
+	$(BIN)/python benchmarks/stream.py
 	$(BIN)/python benchmarks/detectors.py
 
 format: $(STAMP)
