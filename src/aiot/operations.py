@@ -7,6 +7,7 @@ and tells the stream stage when deployments change.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,8 +186,8 @@ class Operations:
         """The device's numeric points from before the alarm started to after it ended."""
         keys = None
         if alarm.deployment is not None:
-            found = [d for d in self.catalog.deployments(alarm.tenant) if d.id == alarm.deployment]
-            keys = list(found[0].keys) if found else None
+            with contextlib.suppress(NotFound):  # a deleted deployment: every key of the device
+                keys = list(self.catalog.deployment(alarm.tenant, alarm.deployment).keys)
         start = alarm.start_ms - _BEFORE_MS
         end = (alarm.end_ms if alarm.end_ms is not None else now_ms()) + _AFTER_MS
         table = self.reader().query(alarm.tenant, alarm.device, keys, start, end, _WINDOW_POINTS)

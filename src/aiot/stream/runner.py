@@ -202,16 +202,7 @@ class StreamRunner:
                 if running.deployment.tenant == tenant:
                     running.consume(record.batch.table, outs.setdefault(tenant, Scored()))
         for tenant, out in outs.items():
-            table = out.table()
-            if table is not None:
-                scores = _as_batch(table)
-                self.store.write(Batch(tenant, scores))
-                if self.live is not None and self.live.listening(tenant):
-                    self.live.publish_points(tenant, scores)
-            for dep_id, device, series, change, values in out.transitions:
-                raised_by = self._running.get(dep_id)
-                if raised_by is not None:
-                    self._apply(tenant, raised_by, device, series, change, values)
+            self._deliver(tenant, out)
         with self._cond:
             self.position = records[-1].end
         return True
@@ -283,11 +274,20 @@ class StreamRunner:
         table = found.add_column(0, "device", pa.array([device] * found.num_rows, pa.string()))
         out = Scored()
         running.consume(table, out)
-        score_table = out.table()
-        if score_table is not None:
-            self.store.write(Batch(tenant, _as_batch(score_table)))
-        for _, dev, series, change, values in out.transitions:
-            self._apply(tenant, running, dev, series, change, values)
+        self._deliver(tenant, out, live=False)  # history is not news to live subscribers
+
+    def _deliver(self, tenant: str, out: Scored, live: bool = True) -> None:
+        """Store a read's scores, show them to live subscribers, act on its alarm transitions."""
+        table = out.table()
+        if table is not None:
+            scores = _as_batch(table)
+            self.store.write(Batch(tenant, scores))
+            if live and self.live is not None and self.live.listening(tenant):
+                self.live.publish_points(tenant, scores)
+        for dep_id, device, series, change, values in out.transitions:
+            raised_by = self._running.get(dep_id)
+            if raised_by is not None:
+                self._apply(tenant, raised_by, device, series, change, values)
 
     def _silence(self, now: float) -> None:
         """Raise ``no_data`` for selected devices silent past the policy's limit; clear on data."""

@@ -65,7 +65,7 @@ def _under(arrays: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 @dataclass
 class Scored:
-    """What one batch gave: score rows, alarm transitions, late points."""
+    """What one read gave: score rows and alarm transitions."""
 
     device: list[str] = field(default_factory=list)
     key: list[str] = field(default_factory=list)
@@ -75,7 +75,6 @@ class Scored:
     transitions: list[tuple[str, str, str, Transition, dict[str, Any]]] = field(
         default_factory=list
     )
-    late: int = 0
 
     def add(self, device: str, key: str, ts: Ints, value: Floats) -> None:
         self.device.append(device)
@@ -179,7 +178,6 @@ class Running:
         ts, rows = self._rows(part)
         keep = _after(ts, state.last_ts)
         self.late += int(len(ts) - keep.sum())
-        out.late += int(len(ts) - keep.sum())
         ts, rows = ts[keep], rows[keep]
         if not len(ts):
             return
