@@ -192,6 +192,8 @@ class Platform:
         """The caller behind an API key; the admin key may name any tenant."""
         if not secret:
             raise Unauthorized("an API key is required: Authorization: Bearer <key>")
+        if not secret.isascii():  # keys are ASCII; compare_digest raises on anything else
+            raise Unauthorized("the API key is not valid")
         if secrets.compare_digest(secret, self.admin_key.secret):
             chosen = tenant or self.settings.default_tenant
             if self.catalog.find_tenant(chosen) is None:
