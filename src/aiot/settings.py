@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("aiot-data")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="to send a request's headers, from accept or last answer"
+    )
+    http_max_pending_connections: int = Field(
+        default=512, gt=0, description="waiting for request headers; one more evicts the oldest"
+    )
     admin_key: SecretStr | None = None
     default_tenant: str = "default"
     store: StoreSettings = StoreSettings()

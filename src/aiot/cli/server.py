@@ -8,14 +8,16 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from starlette.types import ASGIApp
 
 from aiot import __version__
 from aiot.api import create_app
+from aiot.api.protocol import header_deadline
 from aiot.app import Platform
 from aiot.cli.common import console, fail, reporting
 from aiot.settings import Settings
 
-__all__ = ["serve", "up"]
+__all__ = ["serve", "server_config", "up"]
 
 PortOpt = Annotated[int | None, typer.Option("--http-port", help="HTTP port [default: 8080]")]
 DirOpt = Annotated[
@@ -75,12 +77,19 @@ def _banner(platform: Platform, sock: socket.socket) -> None:
     console.print("Press Ctrl+C to stop.", style="dim")
 
 
+def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves aiot: h11 with a deadline for request headers, no access log."""
+    http = header_deadline(
+        settings.http_header_timeout_seconds, settings.http_max_pending_connections
+    )
+    return uvicorn.Config(app, http=http, log_level="warning", access_log=False, lifespan="on")
+
+
 def serve(platform: Platform) -> None:
     """Serve ``platform`` until interrupted."""
     settings = platform.settings
     sock = _listen(settings.http_host, settings.http_port)
-    app = create_app(platform)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    config = server_config(create_app(platform), settings)
     _banner(platform, sock)
     try:
         uvicorn.Server(config).run(sockets=[sock])

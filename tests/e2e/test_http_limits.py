@@ -1,0 +1,139 @@
+"""``aiot up`` under slow and odd HTTP clients: nobody can hold its connections or drop them."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.server import AiotProcess
+
+pytestmark = pytest.mark.slow
+
+DEADLINE = 4.0  # seconds, AIOT_HTTP_HEADER_TIMEOUT_SECONDS in these tests
+
+
+class Slowloris:
+    """Connections that start a request and then send one header line every half second."""
+
+    def __init__(self, port: int, count: int, silent: int = 0) -> None:
+        self.socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(count + silent)]
+        for sock in self.socks[:count]:
+            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: aiot\r\n")
+        for sock in self.socks:
+            sock.setblocking(False)
+        self._talking = self.socks[:count]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._trickle, daemon=True)
+        self._thread.start()
+
+    def _trickle(self) -> None:
+        while not self._stop.wait(0.5):
+            for sock in self._talking:
+                with contextlib.suppress(OSError):  # closed by the server: what it should do
+                    sock.send(b"X-Slow: 1\r\n")
+
+    def open(self) -> int:
+        """How many connections the server has not closed."""
+        alive = 0
+        for sock in self.socks:
+            try:
+                alive += sock.recv(1024) != b""
+            except BlockingIOError:
+                alive += 1
+            except OSError:
+                pass
+        return alive
+
+    def close(self) -> None:
+        """Stop trickling and close every socket."""
+        self._stop.set()
+        self._thread.join()
+        for sock in self.socks:
+            sock.close()
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[AiotProcess]:
+    """``aiot up`` with a short header deadline."""
+    proc = AiotProcess(
+        tmp_path / "aiot-data", env={"AIOT_HTTP_HEADER_TIMEOUT_SECONDS": str(DEADLINE)}
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def _wait_closed(attack: Slowloris, seconds: float) -> int:
+    deadline = time.monotonic() + seconds
+    while attack.open() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return attack.open()
+
+
+def test_slow_header_connections_are_closed_while_others_are_served(
+    limited: AiotProcess,
+) -> None:
+    with limited.admin() as api:
+        device = api.post("/api/devices", json={"name": "pump"}).json()
+    attack = Slowloris(limited.port, count=240, silent=10)
+    try:
+        began = time.monotonic()
+        with limited.admin() as api:
+            assert api.get("/api/devices").status_code == 200
+        url = f"{limited.url}/api/v1/{device['access_token']}/telemetry"
+        assert httpx.post(url, json={"temp": 21.5}).status_code == 200
+        if time.monotonic() - began < DEADLINE - 1:  # a loaded machine may be slower than this
+            assert attack.open() >= 200
+        assert _wait_closed(attack, DEADLINE + 6) == 0
+        assert time.monotonic() - began >= DEADLINE - 0.5  # not before the deadline
+    finally:
+        attack.close()
+    assert limited.alive()
+
+
+def test_a_flood_of_waiting_connections_evicts_the_oldest(tmp_path: Path) -> None:
+    env = {"AIOT_HTTP_MAX_PENDING_CONNECTIONS": "50", "AIOT_HTTP_HEADER_TIMEOUT_SECONDS": "60"}
+    proc = AiotProcess(tmp_path / "aiot-data", env=env)
+    proc.start()
+    attack = Slowloris(proc.port, count=200)
+    try:
+        with proc.admin() as api:
+            assert api.get("/api/devices").status_code == 200
+        time.sleep(0.5)
+        assert attack.open() <= 50
+    finally:
+        attack.close()
+        proc.stop()
+
+
+def test_an_error_keeps_the_connection_alive(server: AiotProcess) -> None:
+    key = (server.data_dir / "admin.key").read_text().strip()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request("POST", "/api/devices", body=b'{"name": "pump"}', headers=_auth(key))
+        assert conn.getresponse().read() and conn.sock is not None
+        first = conn.sock
+        for path, auth in [
+            ("/api/devices/pump/telemetry?start=%C2%B2", _auth(key)),
+            ("/api/devices", {"Authorization": b"Bearer caf\xc3\xa9"}),
+            ("/api/health", {}),
+        ]:
+            conn.request("GET", path, headers=auth)  # type: ignore[arg-type]
+            answer = conn.getresponse()
+            answer.read()
+            assert answer.status < 500, (path, answer.status)
+            assert conn.sock is first, f"the connection was closed after {path}"
+    finally:
+        conn.close()
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
