@@ -107,3 +107,39 @@ def _wait_connected(api: httpx.Client) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_a_poison_message_is_refused_and_the_bridge_goes_on(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    server = AiotProcess(tmp_path / "aiot-data")
+    server.start()
+    try:
+        with server.admin() as api:
+            _poison_scenario(broker, api)
+    finally:
+        output = server.stop()
+    assert "bridge plant" not in output  # refused messages are counted, not a warning loop
+
+
+def _poison_scenario(broker: Mosquitto, api: httpx.Client) -> None:
+    topics = ["plant/{device}/{key}", "site/{device}/json"]
+    body = {"name": "plant", "url": broker.url, "topics": topics, "create_devices": True}
+    assert api.post("/api/bridges", json=body).status_code == 201
+    assert _wait_connected(api)
+    deep, digits = "[" * 100_000, "1" * 5_000
+    nested = "[" * 1_000 + "]" * 1_000  # valid JSON, deeper than Python's recursion limit
+    poison = [
+        ("plant/pump-1/temp", deep),
+        ("plant/pump-1/temp", digits),
+        ("site/pump-1/json", json.dumps({"ts": 5, "values": {"v": 1}})[:-2] + deep),
+        ("site/pump-1/json", '{"ts": 6, "values": {"v": ' + nested + "}}"),
+    ]
+    _publish(broker, [*poison, ("plant/pump-1/temp", "21.5")])
+    assert [p["value"] for p in _wait_points(api, "pump-1", "temp", 1)] == [21.5]
+    time.sleep(2)  # a redelivery loop would show by now
+    (bridge,) = api.get("/api/bridges").json()
+    assert bridge["connected"] and bridge["received"] == 5 and bridge["rejected"] == 4
+    refused = api.get("/api/ingest/rejections", params={"limit": 10}).json()
+    reasons = [r["reason"] for r in refused]
+    assert len(reasons) == 4 and set(reasons) <= {"invalid_json", "invalid_value"}

@@ -10,16 +10,17 @@ with a backoff of 1 s doubling to 30 s.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from aiot.connect.payloads import decode_telemetry
+from aiot.connect.payloads import decode_json, decode_telemetry
 from aiot.connect.topics import TopicTemplate
 from aiot.domain import Batch, Bridge, now_ms
 from aiot.errors import Conflict, InvalidInput, NotFound, PayloadRejected
@@ -29,6 +30,7 @@ __all__ = ["BridgeRunner", "broker_address", "templates"]
 
 log = logging.getLogger("aiot.bridge")
 TRANSPORT = "bridge"
+_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def broker_address(url: str) -> tuple[str, int, bool]:
@@ -165,15 +167,25 @@ class BridgeRunner:
             self.counts["stored_points"] += len(batch)
 
     async def _decode(self, message: _Message, stamp: int) -> Batch | None:
+        """The message's points; None when refused (counted, logged, and acknowledged)."""
         try:
             device, body = self._map(message)
-            device_id = await self._device_id(device)
-            limit = self.ingest.settings.max_points_per_message
-            return decode_telemetry(body, self.bridge.tenant, device_id, stamp, limit)
+            device_id = await self._device_id(device)  # a catalog failure is not the message's
+            return self._parse(body, device_id, stamp)
         except PayloadRejected as err:
             self.counts["rejected"] += 1
             self.ingest.reject(self.bridge.tenant, TRANSPORT, None, err, message.payload)
             return None
+
+    def _parse(self, body: bytes, device_id: str, stamp: int) -> Batch:
+        limit = self.ingest.settings.max_points_per_message
+        try:
+            return decode_telemetry(body, self.bridge.tenant, device_id, stamp, limit)
+        except PayloadRejected:
+            raise
+        except Exception as err:  # decoding is pure: what breaks it once breaks it on every resend
+            reason = f"the payload cannot be decoded ({type(err).__name__})"
+            raise PayloadRejected(reason, code="undecodable") from err
 
     def _map(self, message: _Message) -> tuple[str, bytes]:
         for template in self.templates:
@@ -202,12 +214,19 @@ class BridgeRunner:
 
 
 def _body(key: str | None, payload: bytes) -> bytes:
-    """ThingsBoard JSON for the decoder: as is, or ``{key: value}`` for a value payload."""
+    """ThingsBoard JSON for the decoder: as is, or ``{key: value}`` for a value payload.
+
+    A value payload that is JSON is taken as JSON (orjson: bounded depth, no numbers beyond a
+    double); one that only looks like JSON (an array, an object, a number) is refused; any other
+    text is a text value.
+    """
     if key is None:
         return payload
-    text = payload.decode("utf-8", errors="replace").strip()
+    raw = payload.decode("utf-8", errors="replace").strip().encode()
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = text
-    return json.dumps({key: value}).encode()
+        decode_json(raw)
+    except PayloadRejected:
+        if raw.startswith((b"[", b"{")) or _NUMBER.fullmatch(raw):
+            raise
+        raw = orjson.dumps(raw.decode())
+    return b"{" + orjson.dumps(key) + b":" + raw + b"}"

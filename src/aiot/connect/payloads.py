@@ -107,9 +107,12 @@ def _message(cols: Columns, body: bytes, now_ms: int) -> None:
     doc = decode_json(body)
     entries = doc if isinstance(doc, list) else [doc]
     mark = len(cols)
-    if len(entries) < 2 or not cols.extend_rows(entries, _MAX_TS):
-        for entry in entries:
-            _entry(cols, entry, now_ms)
+    try:
+        if len(entries) < 2 or not cols.extend_rows(entries, _MAX_TS):
+            for entry in entries:
+                _entry(cols, entry, now_ms)
+    except RecursionError as err:  # orjson reads 1024 levels; json.dumps of a value recurses
+        raise reject("invalid_value", "a value is nested too deeply") from err
     if len(cols) == mark:
         raise reject("empty_payload", "the payload holds no values")
 
