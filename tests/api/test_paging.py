@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from fastapi.testclient import TestClient
+
+from aiot.api import create_app
+from aiot.api.paging import TRUNCATED_KEYS
+from aiot.app import Platform
+from tests.conftest import ADMIN_KEY
 
 
 def _device_with(client: TestClient, rows: list[dict[str, Any]]) -> str:
@@ -84,3 +91,25 @@ def test_keys_outside_ascii_are_percent_encoded_in_the_header(api_client: TestCl
     answer = api_client.get(url, params={"start": 0, "limit": 2})
     assert answer.status_code == 200
     assert answer.headers["aiot-truncated-keys"] == "temp%C3%A9rature%20%C2%B0C"
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "memory"])
+def test_aggregates_honour_the_limit_and_link_the_next_buckets(
+    platform_factory: Callable[..., Platform], backend: str
+) -> None:
+    app = create_app(platform_factory(store={"backend": backend}))
+    with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+        url = _history(client, n=30)  # a and b at ts 0..29: buckets of 5 ms at 0, 5, ... 25
+        params = {"keys": "a,b", "start": 0, "end": 100, "interval": 5, "limit": 2}
+        first = client.get(url, params=params)
+        assert _ts(first.json()) == {"a": [0, 5], "b": [0, 5]}
+        assert first.headers[TRUNCATED_KEYS] == "a,b"
+        rest = client.get(url, params={**params, **_next(first), "limit": 10})
+        assert _ts(rest.json()) == {"a": [10, 15, 20, 25], "b": [10, 15, 20, 25]}
+        assert [p["value"] for p in rest.json()["a"]] == [12.0, 17.0, 22.0, 27.0]  # same grid
+        newest = client.get(url, params={**params, "orderBy": "DESC"})
+        assert _ts(newest.json()) == {"a": [25, 20], "b": [25, 20]}
+        older = client.get(url, params={**params, **_next(newest), "orderBy": "DESC"})
+        assert _ts(older.json()) == {"a": [15, 10], "b": [15, 10]}
+        whole = client.get(url, params={**params, "limit": 6})
+        assert TRUNCATED_KEYS not in whole.headers and len(whole.json()["a"]) == 6

@@ -75,31 +75,33 @@ def telemetry(
     end: Annotated[str | None, Query(description="ISO-8601 or epoch ms; default now")] = None,
     interval: Annotated[str | None, Query(description="bucket: 30s, 15m, 1h, 1d")] = None,
     agg: Aggregation = Aggregation.AVG,
-    limit: Annotated[int, Query(ge=1, le=MAX_POINTS, description="raw points per key")] = 10_000,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_POINTS, description="points (or buckets) per key")
+    ] = 10_000,
     order_by: Annotated[str, Query(alias="orderBy", description="ASC or DESC, by ts")] = "ASC",
 ) -> Series:
     """Raw points, or time-bucket aggregates when ``interval`` is given; ``[start, end)``.
 
-    A raw answer that left points out names the keys in ``Aiot-Truncated-Keys`` and links the
-    next page (``Link: <...>; rel="next"``).
+    At most ``limit`` points (or buckets) per key; an answer that left some out names the keys
+    in ``Aiot-Truncated-Keys`` and links the next page (``Link: <...>; rel="next"``).
     """
     device = platform.catalog.device(principal.tenant, device_id)
     end_ms = parse_time(end, now_ms() + 1, "end")
     start_ms = parse_time(start, end_ms - _DAY_MS, "start")
     wanted, order = parse_keys(keys), parse_order(order_by)
-    if interval is not None:
-        step = parse_interval(interval)
-        table = platform.reader().aggregate(
-            principal.tenant, device.id, wanted, start_ms, end_ms, step, agg
-        )
-        return series_json(table, wanted, reverse=order == "desc")
+    step = parse_interval(interval) if interval is not None else None
+    reader, tenant = platform.reader(), principal.tenant
     # One point more than asked tells a key that was cut from one with exactly `limit`.
-    table = platform.reader().query(
-        principal.tenant, device.id, wanted, start_ms, end_ms, limit + 1, order
-    )
+    if step is None:
+        table = reader.query(tenant, device.id, wanted, start_ms, end_ms, limit + 1, order)
+    else:
+        table = reader.aggregate(
+            tenant, device.id, wanted, start_ms, end_ms, step, agg, limit + 1, order
+        )
     series = series_json(table, wanted)
     cut = cut_to_limit(series, limit)
-    response.headers.update(page_headers(request.url, series, cut, order, start_ms, end_ms))
+    page = page_headers(request.url, series, cut, order, start_ms, end_ms, step or 1)
+    response.headers.update(page)
     return series
 
 

@@ -31,19 +31,21 @@ def cut_to_limit(series: Series, limit: int) -> list[str]:
 
 
 def page_headers(
-    url: URL, series: Series, cut: list[str], order: Order, start: int, end: int
+    url: URL, series: Series, cut: list[str], order: Order, start: int, end: int, step: int = 1
 ) -> dict[str, str]:
     """The truncation header and the next page's ``Link``; nothing when no key was cut.
 
     The next page asks only for the cut keys, from just after the earliest cut (ascending) or
     up to the oldest point of the latest cut (descending), so that no point of any cut key is
-    skipped; a key cut further along repeats some points, which carry their ts.
+    skipped; a key cut further along repeats some points, which carry their ts. For aggregates
+    ``step`` is the bucket width: the next start is the next bucket's, so the buckets stay
+    aligned to the first page's start.
     """
     if not cut:
         return {}
     edges = [series[key][-1]["ts"] for key in cut]  # the last point kept of each cut key
     if order == "asc":
-        start = min(edges) + 1
+        start = min(edges) + step
     else:
         end = max(edges)
     following = url.include_query_params(start=start, end=end, keys=",".join(cut))

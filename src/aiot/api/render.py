@@ -36,14 +36,11 @@ def _points(table: pa.Table) -> list[tuple[str, dict[str, Any]]]:
     return [(k, {"ts": t, "value": _value(v, x, kind)}) for k, t, v, x, kind in rows]
 
 
-def series_json(table: pa.Table, keys: list[str] | None = None, reverse: bool = False) -> Series:
-    """Points by key in the table's order (or reversed); asked-for keys without points: []."""
+def series_json(table: pa.Table, keys: list[str] | None = None) -> Series:
+    """Points by key in the table's order; asked-for keys without points: []."""
     found: Series = {k: [] for k in keys or []}
     for key, point in _points(table):
         found.setdefault(key, []).append(point)
-    if reverse:
-        for points in found.values():
-            points.reverse()
     return found
 
 

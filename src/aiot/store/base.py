@@ -12,9 +12,10 @@ latest-value queries. Its contract, checked for every backend by :mod:`aiot.stor
   ``checkpoint`` makes everything applied durable in the store's own files, so that the log
   may drop what the store has taken.
 - Time ranges are ``[start, end)`` in epoch milliseconds; results are ordered by key, then ts
-  (newest first within each key when a raw query asks for ``order="desc"``).
-- A raw query's ``limit`` applies per key, as ThingsBoard's timeseries API does: every key asked
-  for gets up to ``limit`` points, the oldest ones (``"asc"``) or the newest (``"desc"``).
+  (newest first within each key when a query asks for ``order="desc"``).
+- A query's ``limit`` (raw or aggregated) applies per key, as ThingsBoard's timeseries API
+  does: every key asked for gets up to ``limit`` points (or buckets), the oldest ones
+  (``"asc"``) or the newest (``"desc"``).
 - Aggregates bucket time from ``start`` in steps of ``interval`` ms. ``count`` counts every
   point; the other aggregates use numeric points (numbers and booleans) only; ``last`` is the
   value with the greatest ts in the bucket. Buckets without points are absent.
@@ -99,8 +100,13 @@ class TelemetryStore(Protocol):
         end: int,
         interval: int,
         agg: Aggregation,
+        limit: int | None = None,
+        order: Order = "asc",
     ) -> pa.Table:
-        """One row per key and non-empty bucket of ``interval`` ms from ``start``."""
+        """One row per key and non-empty bucket of ``interval`` ms from ``start``.
+
+        Buckets by key then ts in ``order``; at most ``limit`` per key, the first in that order.
+        """
         ...
 
     def latest(self, tenant: str, device: str, keys: Sequence[str] | None = None) -> pa.Table:

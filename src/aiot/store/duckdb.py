@@ -203,19 +203,26 @@ class DuckDBStore:
         end: int,
         interval: int,
         agg: Aggregation,
+        limit: int | None = None,
+        order: str = "asc",
     ) -> pa.Table:
-        """Bucketed aggregates from ``start`` in steps of ``interval`` ms."""
+        """Bucketed aggregates from ``start`` in steps of ``interval`` ms, ``limit`` per key."""
         where = self._where(tenant, device, keys)
+        direction = self._direction(order)
         if where is None:
             return AGG_SCHEMA.empty_table()
         sql = (
             f"SELECT s.key, ? + ((p.ts - ?) // ?) * ? AS bucket, {_AGG_SQL[agg]} AS value "
             f"FROM points p JOIN series s ON p.series = s.id WHERE {where} "
             "AND p.ts >= ? AND p.ts < ? "
-            "GROUP BY s.key, bucket HAVING value IS NOT NULL ORDER BY s.key, bucket"
+            "GROUP BY s.key, bucket HAVING value IS NOT NULL "
         )
-        params = [start, start, interval, interval, start, end]
-        return self._fetch(sql, params, AGG_SCHEMA)
+        params: list[Any] = [start, start, interval, interval, start, end]
+        if limit is not None:
+            sql += f"QUALIFY row_number() OVER (PARTITION BY s.key ORDER BY bucket {direction}) "
+            sql += "<= ? "
+            params.append(limit)
+        return self._fetch(sql + f"ORDER BY s.key, bucket {direction}", params, AGG_SCHEMA)
 
     def latest(self, tenant: str, device: str, keys: Sequence[str] | None = None) -> pa.Table:
         """The point with the greatest ts of each key."""

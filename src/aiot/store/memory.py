@@ -130,18 +130,25 @@ class MemoryStore:
         end: int,
         interval: int,
         agg: Aggregation,
+        limit: int | None = None,
+        order: str = "asc",
     ) -> pa.Table:
-        """Bucketed aggregates, one row per key and non-empty bucket."""
+        """Bucketed aggregates, one row per key and non-empty bucket, ``limit`` per key."""
         rows: dict[str, list[Any]] = {"key": [], "ts": [], "value": []}
         for k, s in self._matching(tenant, device, keys):
             part = s.select((s.ts >= start) & (s.ts < end))
             buckets = (part.ts - start) // interval
-            for b in np.unique(buckets):
+            found = 0
+            for b in np.unique(buckets)[:: -1 if order == "desc" else 1]:
                 value = _aggregate(part.select(buckets == b), agg)
-                if value is not None:
-                    rows["key"].append(k)
-                    rows["ts"].append(int(start + b * interval))
-                    rows["value"].append(value)
+                if value is None:
+                    continue
+                if limit is not None and found == limit:
+                    break
+                found += 1
+                rows["key"].append(k)
+                rows["ts"].append(int(start + b * interval))
+                rows["value"].append(value)
         return pa.table(rows, schema=AGG_SCHEMA)
 
     def latest(self, tenant: str, device: str, keys: Sequence[str] | None = None) -> pa.Table:
