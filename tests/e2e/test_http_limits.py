@@ -97,6 +97,8 @@ def test_slow_header_connections_are_closed_while_others_are_served(
     finally:
         attack.close()
     assert limited.alive()
+    closed_lines = [line for line in limited.stop().splitlines() if "closed" in line]
+    assert 1 <= len(closed_lines) <= 5, closed_lines[:10]  # logged at a bounded rate
 
 
 def test_a_flood_of_waiting_connections_evicts_the_oldest(tmp_path: Path) -> None:
@@ -111,7 +113,8 @@ def test_a_flood_of_waiting_connections_evicts_the_oldest(tmp_path: Path) -> Non
         assert attack.open() <= 50
     finally:
         attack.close()
-        proc.stop()
+        output = proc.stop()
+    assert 1 <= sum("too many connections waiting" in line for line in output.splitlines()) <= 5
 
 
 def test_an_error_keeps_the_connection_alive(server: AiotProcess) -> None:

@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["HeaderDeadline", "header_deadline"]
+from aiot.connect.lograte import RateLimitedLog
 
-log = logging.getLogger("aiot.api.http")
+__all__ = ["HeaderDeadline", "header_deadline"]
 
 
 class HeaderDeadline(H11Protocol):
@@ -30,6 +30,8 @@ class HeaderDeadline(H11Protocol):
     # Connections waiting for headers, oldest first (dicts keep insertion order); per class,
     # since uvicorn gives a protocol no other state shared by every connection of a server.
     pending: ClassVar[dict[HeaderDeadline, None]]
+    # A flood of slow clients is a few lines a minute in the log, not one line per connection.
+    limited_log: ClassVar[RateLimitedLog]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -41,7 +43,7 @@ class HeaderDeadline(H11Protocol):
         super().connection_made(transport)
         while len(self.pending) >= self.max_pending:
             oldest = next(iter(self.pending))
-            oldest._close("too many connections waiting for request headers")
+            oldest._close("evicted", "too many connections waiting for request headers")
         self._arm()
 
     def data_received(self, data: bytes) -> None:
@@ -81,17 +83,22 @@ class HeaderDeadline(H11Protocol):
     def _expired(self) -> None:
         self._deadline = None
         if self.scope is self._armed_scope:
-            self._close(f"no request headers within {self.header_timeout:g} s")
+            self._close("header_timeout", f"no request headers within {self.header_timeout:g} s")
 
-    def _close(self, reason: str) -> None:
+    def _close(self, reason: str, why: str) -> None:
         self._disarm()
         if not self.transport.is_closing():
             peer = f"{self.client[0]}:{self.client[1]}" if self.client else "?"
-            log.warning("HTTP connection from %s closed: %s", peer, reason)
+            self.limited_log.warning(reason, "HTTP connection from %s closed: %s", peer, why)
             self.transport.close()
 
 
 def header_deadline(header_timeout: float, max_pending: int) -> type[HeaderDeadline]:
     """A protocol class for ``uvicorn.Config(http=...)`` with these limits."""
-    attrs = {"header_timeout": header_timeout, "max_pending": max_pending, "pending": {}}
+    attrs = {
+        "header_timeout": header_timeout,
+        "max_pending": max_pending,
+        "pending": {},
+        "limited_log": RateLimitedLog(logging.getLogger("aiot.api.http"), every=10.0),
+    }
     return type("HeaderDeadlineProtocol", (HeaderDeadline,), attrs)
