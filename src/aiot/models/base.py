@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import inspect
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
@@ -20,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aiot.errors import InvalidInput
+from aiot.models.params import Spec
 
 __all__ = [
     "Array",
@@ -134,6 +136,8 @@ class BaseDetector(abc.ABC):
     summary: ClassVar[str] = ""
     multivariate: ClassVar[bool] = False
     bounded: ClassVar[bool] = False
+    ranges: ClassVar[Mapping[str, Spec]] = {}
+    """The accepted values of each hyperparameter (see :mod:`aiot.models.params`)."""
 
     @abc.abstractmethod
     def _learn(self, x: Array) -> None:

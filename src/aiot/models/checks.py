@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from aiot.errors import InvalidInput
+from aiot.models import npz
 from aiot.models.base import Array, BaseDetector, State
+from aiot.models.params import Range
 
 __all__ = ["CHECKS", "check_all", "synthetic_stream"]
 
@@ -129,7 +134,42 @@ def check_causal(model: BaseDetector) -> None:
     np.testing.assert_array_equal(a[:cut], b[:cut])
 
 
+def check_declared_ranges(model: BaseDetector) -> None:
+    """Every hyperparameter has a finite declared range holding its default and checked value."""
+    cls = type(model)
+    names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    assert sorted(cls.ranges) == sorted(names), f"ranges {sorted(cls.ranges)} for {names}"
+    defaults = cls().get_params()
+    for name, spec in cls.ranges.items():
+        assert spec.admits(defaults[name]), f"default {name}={defaults[name]!r} out of range"
+        assert spec.admits(model.get_params()[name]), f"{name} out of range"
+        if isinstance(spec, Range):
+            assert math.isfinite(spec.low) and math.isfinite(spec.high), name
+
+
+def _edges(model: BaseDetector) -> Iterator[tuple[str, Any]]:
+    for name, spec in type(model).ranges.items():
+        if isinstance(spec, Range):
+            for edge in (spec.low, spec.high):
+                value = int(edge) if spec.integer else float(edge)
+                yield name, [value] if spec.items else value
+
+
+def check_range_edges(model: BaseDetector) -> None:
+    """At each edge of each range the model builds (or refuses clearly), learns, and stays small."""
+    xs, _ = _stream_for(model, 300)
+    for name, value in _edges(model):
+        try:
+            edge = type(model)(**{**model.get_params(), name: value})
+        except InvalidInput:  # a constraint between parameters, refused with a clear error
+            continue
+        edge.score_learn_many(xs)
+        npz.check(edge.state_dict())
+
+
 CHECKS: list[Callable[[BaseDetector], None]] = [
+    check_declared_ranges,
+    check_range_edges,
     check_clone,
     check_config_roundtrip,
     check_save_load,

@@ -35,6 +35,7 @@ from aiot.models.levelshift import (
     tail,
     window_stats,
 )
+from aiot.models.params import Range, Spec
 from aiot.models.seasonal import SeasonalDeviation, append_tail
 
 __all__ = ["ContextNovelty"]
@@ -56,6 +57,28 @@ class ContextNovelty(BaseDetector):
         "shift_long": 200,
         "shift_history": 300,
         "season_buffer": 1024,
+    }
+    ranges: ClassVar[dict[str, Spec]] = {
+        "bins": Range(2, 64, items=4),
+        "orders": Range(1, 32, items=12),
+        "short": Range(2, 10_000),
+        "history": Range(2, 100_000),
+        "min_sd": Range(1e-6, 1e6, integer=False),  # divides
+        "margin": Range(0.0, 1e3, integer=False),
+        "alarm": Range(0.0, 1.0, integer=False),
+        "rest": Range(0, 1_000_000),
+        "damp": Range(0.0, 1.0, integer=False),
+        "table_bits": Range(8, 22),  # bins × orders tables of 2^table_bits bits
+        "shift_short": Range(1, 10_000),
+        "shift_long": Range(1, 100_000),
+        "shift_smooth": Range(1, 1_000),
+        "shift_history": Range(2, 100_000),
+        "shift_min_sd": Range(1e-6, 1e6, integer=False),
+        "shift_weight": Range(0.0, 1.0, integer=False),
+        "season_window": Range(1, 10_000),
+        "season_buffer": Range(16, 100_000),
+        "season_min_acf": Range(-1.0, 1.0, integer=False),
+        "season_weight": Range(0.0, 1.0, integer=False),
     }
 
     def __init__(

@@ -16,6 +16,7 @@ import numpy as np
 
 from aiot.models.base import Array, BaseDetector, State
 from aiot.models.buffer import Ring
+from aiot.models.params import Range, Spec
 
 __all__ = ["MatrixProfileDiscord"]
 
@@ -41,6 +42,10 @@ class MatrixProfileDiscord(BaseDetector):
     summary = "streaming matrix-profile discords (z-normalised nearest-neighbour distance, MASS)"
     bounded = True
     check_params: ClassVar[dict[str, Any]] = {"m": 16, "window": 256}
+    ranges: ClassVar[dict[str, Spec]] = {
+        "m": Range(2, 512),
+        "window": Range(8, 16_384),  # each point is compared with every window position
+    }
 
     def __init__(self, m: int = 32, window: int = 1024) -> None:
         self.m = m

@@ -19,6 +19,7 @@ import numpy as np
 from aiot.models.base import Array, BaseDetector, State, as_matrix
 from aiot.models.buffer import Ring
 from aiot.models.holt import HoltWinters
+from aiot.models.params import Range, Spec
 from aiot.models.zscore import robust_z
 
 __all__ = ["MultiScaleEnsemble"]
@@ -33,6 +34,15 @@ class MultiScaleEnsemble(BaseDetector):
     summary = "multi-scale robust z-scores and Holt-Winters residual, anomaly likelihood, hold-off"
     bounded = True
     check_params: ClassVar[dict[str, Any]] = {"windows": [16, 128], "history": 300}
+    ranges: ClassVar[dict[str, Spec]] = {
+        "windows": Range(2, 100_000, items=8),
+        "short": Range(2, 1_000),
+        "history": Range(2, 100_000),
+        "hold": Range(0, 100_000),
+        "alarm": Range(0.0, 1.0, integer=False),
+        "damp": Range(0.0, 1.0, integer=False),
+        "min_points": Range(1, 100_000),
+    }
 
     def __init__(
         self,

@@ -8,9 +8,12 @@ plain EWMA detector.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from aiot.models.base import Array, BaseDetector, State
+from aiot.models.params import Range, Spec
 
 __all__ = ["HoltWinters"]
 
@@ -20,6 +23,14 @@ class HoltWinters(BaseDetector):
 
     name = "holt"
     summary = "EWMA / Holt-Winters one-step forecast residual over its running scale"
+    ranges: ClassVar[dict[str, Spec]] = {
+        "alpha": Range(0.0, 1.0, integer=False),
+        "beta": Range(0.0, 1.0, integer=False),
+        "gamma": Range(0.0, 1.0, integer=False),
+        "season": Range(0, 100_000),
+        "error_alpha": Range(0.0, 1.0, integer=False),
+        "warmup": Range(0, 1_000_000),
+    }
 
     def __init__(
         self,

@@ -9,11 +9,14 @@ Features are scaled with the range seen during the first window. The trees follo
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import numpy.typing as npt
 
 from aiot.models.base import Array, BaseDetector, State
 from aiot.models.buffer import Ring
+from aiot.models.params import SEED, Range, Spec
 
 __all__ = ["HalfSpaceTrees"]
 
@@ -46,6 +49,13 @@ class HalfSpaceTrees(BaseDetector):
     summary = "Half-Space Trees (streaming mass estimation over random half-space cells)"
     multivariate = True
     bounded = True
+    ranges: ClassVar[dict[str, Spec]] = {
+        "n_trees": Range(1, 200),
+        "height": Range(1, 12),  # each tree keeps 2^(height+1) cells twice
+        "window_size": Range(1, 100_000),
+        "shingle": Range(1, 1_000),
+        "seed": SEED,
+    }
 
     def __init__(
         self, n_trees: int = 25, height: int = 8, window_size: int = 250, shingle: int = 1,

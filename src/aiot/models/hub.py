@@ -3,24 +3,23 @@
 An artifact is a folder ``<data>/models/<tenant>/<name>/<version>/`` holding ``card.json``
 (the ModelCard with its metrics), ``config.json`` (registered model and hyperparameters) and
 ``state.npz`` (learned arrays). An export is a zip of those three files. Import checks the
-member names, parses the JSON, reads the arrays with pickling disabled and rebuilds the model
-from registered code only: nothing in the file is ever executed.
+member names and their uncompressed sizes, parses the JSON, reads the arrays within
+:data:`~aiot.models.npz.MAX_STATE_BYTES` without pickles (:mod:`aiot.models.npz`) and rebuilds
+the model from registered code only, its parameters checked against the model's declared
+ranges: nothing in the file is ever executed, and no size it claims is taken on trust.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from aiot.errors import InvalidInput, NotFound
-from aiot.models import registry
-from aiot.models.base import BaseDetector, Inputs, ModelCard, State
+from aiot.models import npz, registry
+from aiot.models.base import BaseDetector, Inputs, ModelCard
 
 __all__ = [
     "MEMBERS",
@@ -35,7 +34,13 @@ __all__ = [
 
 MEMBERS = ("card.json", "config.json", "state.npz")
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_MAX_BYTES = 256 * 1024 * 1024
+_MAX_JSON = 1024 * 1024
+# What each member may expand to; state.npz adds the .npy headers to its arrays' bytes.
+_MEMBER_LIMITS = {
+    "card.json": _MAX_JSON,
+    "config.json": _MAX_JSON,
+    "state.npz": npz.MAX_STATE_BYTES + _MAX_JSON,
+}
 
 
 def _safe(value: str, what: str) -> str:
@@ -50,17 +55,9 @@ def artifact_dir(root: Path, tenant: str, name: str, version: str) -> Path:
     return root / "models" / parts[0] / parts[1] / parts[2]
 
 
-def _state_bytes(state: State) -> bytes:
-    buf = io.BytesIO()
-    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in state.items()}
-    np.savez(buf, allow_pickle=False, **arrays)
-    return buf.getvalue()
-
-
 def _build(config: dict[str, Any], state_raw: bytes) -> BaseDetector:
     model = registry.create(str(config["model"]), **dict(config.get("params") or {}))
-    with np.load(io.BytesIO(state_raw), allow_pickle=False) as npz:
-        model.load_state_dict({k: npz[k] for k in npz.files})
+    model.load_state_dict(npz.load(state_raw))
     return model
 
 
@@ -72,6 +69,7 @@ def save(
     """Store a trained model as a versioned artifact (under ``name``); returns its folder."""
     name = name or model.name
     folder = artifact_dir(root, tenant, name, version)
+    state = npz.dump(model.state_dict())  # refused over the limit before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     card = model.card().to_dict() | {"version": version, "metrics": metrics or {}, "name": name}
     if name != model.name:
@@ -81,7 +79,7 @@ def save(
     (folder / "card.json").write_text(json.dumps(card, indent=2))
     config = {"model": model.name, "params": model.get_params()}
     (folder / "config.json").write_text(json.dumps(config, indent=2))
-    (folder / "state.npz").write_bytes(_state_bytes(model.state_dict()))
+    (folder / "state.npz").write_bytes(state)
     return folder
 
 
@@ -132,13 +130,16 @@ def export(root: Path, tenant: str, name: str, version: str, out: Path) -> Path:
 
 
 def _read_members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as zf:
+    if path.stat().st_size > sum(_MEMBER_LIMITS.values()):
+        raise InvalidInput("model artifact too large", detail={"bytes": path.stat().st_size})
+    with path.open("rb") as fp, npz.open_zip(fp, len(MEMBERS)) as zf:
         infos = zf.infolist()
         names = sorted(i.filename for i in infos)
         if names != sorted(MEMBERS):
             raise InvalidInput("not a model artifact", detail={"members": names})
-        if sum(i.file_size for i in infos) > _MAX_BYTES:
-            raise InvalidInput("model artifact too large")
+        for info in infos:  # the zip reader stops at the size a header states, so check it
+            if info.file_size > _MEMBER_LIMITS[info.filename]:
+                raise InvalidInput(f"model artifact member {info.filename} too large")
         return {i.filename: zf.read(i) for i in infos}
 
 

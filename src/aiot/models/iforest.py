@@ -13,6 +13,7 @@ import numpy as np
 
 from aiot.models.base import Array, BaseDetector, State
 from aiot.models.buffer import Ring
+from aiot.models.params import SEED, Range, Spec
 
 __all__ = ["WindowIsolationForest"]
 
@@ -35,6 +36,13 @@ class WindowIsolationForest(BaseDetector):
     multivariate = True
     bounded = True
     check_params: ClassVar[dict[str, Any]] = {"n_trees": 10}
+    ranges: ClassVar[dict[str, Spec]] = {
+        "window": Range(1, 128),
+        "buffer": Range(16, 4_096),  # buffered windows: buffer × window × keys floats
+        "refit_every": Range(16, 100_000),  # a forest needs a few windows to grow on
+        "n_trees": Range(1, 500),
+        "seed": SEED,
+    }
 
     def __init__(
         self, window: int = 8, buffer: int = 512, refit_every: int = 256, n_trees: int = 50,

@@ -19,10 +19,13 @@ t uses data up to t and nothing else.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from aiot.errors import InvalidInput
 from aiot.models.base import Array, BaseDetector, State
+from aiot.models.params import Range, Spec
 
 __all__ = ["InnovationT2"]
 
@@ -69,6 +72,11 @@ class InnovationT2(BaseDetector):
     name = "innovation"
     summary = "Hotelling T² of autoregressive innovations, causal log-mean smoothing"
     multivariate = True
+    ranges: ClassVar[dict[str, Spec]] = {
+        "order": Range(0, 50),
+        "window": Range(1, 100_000),
+        "warmup": Range(3, 1_000_000),  # the warm-up rows are kept until the fit
+    }
 
     def __init__(self, order: int = 1, window: int = 10, warmup: int = 200) -> None:
         if order < 0 or window < 1:

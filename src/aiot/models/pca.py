@@ -8,10 +8,13 @@ it). Both are divided by their expected value on normal data, so 1 is typical.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from aiot.errors import InvalidInput
 from aiot.models.base import Array, BaseDetector, State
+from aiot.models.params import Choice, Range, Spec
 
 __all__ = ["PcaT2Spe"]
 
@@ -24,6 +27,12 @@ class PcaT2Spe(BaseDetector):
     name = "pca"
     summary = "PCA monitoring: Hotelling T² and squared prediction error (SPE/Q)"
     multivariate = True
+    ranges: ClassVar[dict[str, Spec]] = {
+        "variance": Range(0.0, 1.0, integer=False),
+        "statistic": Choice(_STATISTICS),
+        "warmup": Range(2, 1_000_000),
+        "refit_every": Range(0, 1_000_000),
+    }
 
     def __init__(
         self,

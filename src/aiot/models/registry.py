@@ -4,6 +4,9 @@ A plug-in registers a detector class through the entry-point group ``aiot.models
 
     [project.entry-points."aiot.models"]
     my_detector = "my_package.module:MyDetector"
+
+Its class declares the range of each hyperparameter in ``ranges``
+(:mod:`aiot.models.params`); :func:`create` refuses parameters outside them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Any
 
-from aiot.errors import NotFound
+from aiot.errors import InvalidInput, NotFound
+from aiot.models import params as hyper
 from aiot.models.base import BaseDetector, ModelCard
 
 __all__ = ["BUILTINS", "ENTRY_POINT_GROUP", "card", "create", "load_class", "names"]
@@ -57,8 +61,14 @@ def load_class(name: str) -> type[BaseDetector]:
 
 
 def create(name: str, **params: Any) -> BaseDetector:
-    """A new model of the registered ``name`` with ``params``."""
-    return load_class(name)(**params)
+    """A new model of the registered ``name``, once ``params`` lie in its declared ranges."""
+    cls = load_class(name)
+    if cls.ranges:  # checked before __init__, which may allocate what a window asks for
+        hyper.check(name, cls.ranges, params)
+    try:
+        return cls(**params)
+    except TypeError as err:  # a plug-in without ranges given a parameter it does not take
+        raise InvalidInput(f"bad parameters for {name}: {err}") from err
 
 
 def card(name: str) -> ModelCard:

@@ -8,10 +8,13 @@ verdicts like model alarms, as ThingsBoard's simple and duration alarm rules do.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from aiot.errors import InvalidInput
 from aiot.models.base import Array, BaseDetector, State
+from aiot.models.params import Choice, Range, Spec
 
 __all__ = ["RateOfChange", "ValueRule"]
 
@@ -29,6 +32,7 @@ class ValueRule(BaseDetector):
 
     name = "value"
     summary = "the value itself against the policy's threshold (a plain threshold rule)"
+    ranges: ClassVar[dict[str, Spec]] = {"side": Choice(_SIDES)}
 
     def __init__(self, side: str = "both") -> None:
         self.side = _side(side)
@@ -55,6 +59,7 @@ class RateOfChange(BaseDetector):
 
     name = "rate"
     summary = "change over the last readings against the policy's threshold (a rate rule)"
+    ranges: ClassVar[dict[str, Spec]] = {"side": Choice(_SIDES), "lag": Range(1, 100_000)}
 
     def __init__(self, side: str = "both", lag: int = 5) -> None:
         if lag < 1:

@@ -3,9 +3,12 @@
 History arrives long (one row per key and timestamp); :func:`pivot` turns it into one row per
 timestamp and one column per key, carrying the last value forward where a key is missing.
 :func:`fresh` builds a model for a training part of ``rows`` rows: a detector that fits once
-after a ``warmup`` (PCA) fits on the first half, unless its parameters say otherwise, so the
-second half scores out of sample. :func:`fit` learns every row and sets the alarm threshold at
-the score exceeded by ``false_alarm_rate`` of the training rows after the warm-up.
+after a ``warmup`` (PCA) fits on the first half (at most its largest warm-up) unless its
+parameters say otherwise, so the second half scores out of sample. :func:`fit` learns every
+row and sets the alarm threshold at the score exceeded by ``false_alarm_rate`` of the training
+rows after the warm-up. Parameters are checked against the model's declared ranges before it is
+built, and its learned state against :data:`~aiot.models.npz.MAX_STATE_BYTES` once the first
+row has sized its buffers, so a call that would keep too much is refused before the rest.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from aiot.errors import InvalidInput
-from aiot.models import registry
+from aiot.models import npz, registry
 from aiot.models.base import Array, BaseDetector
+from aiot.models.params import Range
 
 __all__ = ["TrainSpec", "calibration_start", "fill_forward", "fit", "fresh", "pivot"]
 
@@ -61,13 +65,16 @@ def pivot(
 def fresh(name: str, params: dict[str, Any] | None, rows: int) -> BaseDetector:
     """A new model for a training part of ``rows`` rows (a fit-once model fits on half)."""
     params = dict(params or {})
-    try:
-        model = registry.create(name, **params)
-    except TypeError as err:
-        raise InvalidInput(f"bad parameters for {name}: {err}") from err
+    model = registry.create(name, **params)  # InvalidInput outside the declared ranges
     if "warmup" in model.get_params() and "warmup" not in params:
-        model = registry.create(name, **{**params, "warmup": max(rows // 2, 2)})
+        model = registry.create(name, **{**params, "warmup": _half(model, rows)})
     return model
+
+
+def _half(model: BaseDetector, rows: int) -> int:
+    """Half the rows, within the model's declared range of ``warmup``."""
+    half, spec = max(rows // 2, 2), type(model).ranges.get("warmup")
+    return min(half, int(spec.high)) if isinstance(spec, Range) else half
 
 
 def calibration_start(model: BaseDetector, rows: int) -> int:
@@ -86,7 +93,9 @@ def fit(
     model = fresh(name, params, rows)
     if values.shape[1] > 1 and not model.multivariate:
         raise InvalidInput(f"{name} reads one key; got {values.shape[1]}")
-    scores = model.score_learn_many(values)
+    first = model.score_learn_many(values[:1])
+    npz.check(model.state_dict())  # buffers are sized at the first row: refuse before the rest
+    scores = np.concatenate([first, model.score_learn_many(values[1:])])
     tail = scores[calibration_start(model, rows) :]
     threshold = float(np.quantile(tail, 1.0 - false_alarm_rate)) if len(tail) else float("nan")
     return model, {"train_rows": float(rows), "threshold": threshold}

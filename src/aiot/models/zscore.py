@@ -7,10 +7,13 @@ that seasonal residual.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from aiot.models.base import Array, BaseDetector, State
 from aiot.models.buffer import Ring
+from aiot.models.params import Range, Spec
 
 __all__ = ["RobustZScore", "robust_z"]
 
@@ -33,6 +36,12 @@ class RobustZScore(BaseDetector):
 
     name = "zscore"
     summary = "robust rolling z-score (median/MAD), optionally on a seasonal residual"
+    ranges: ClassVar[dict[str, Spec]] = {
+        "window": Range(2, 100_000),
+        "season": Range(0, 100_000),
+        "seasons": Range(1, 10),  # the raw ring keeps season × seasons values
+        "min_points": Range(1, 100_000),
+    }
 
     def __init__(
         self, window: int = 256, season: int = 0, seasons: int = 3, min_points: int = 16
