@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 from aiot.api import create_app
 from aiot.app import Platform
 from aiot.errors import StoreError
+from tests.api.serving import serving
 
 SECRET_PATH = "/srv/aiot/secret-folder/catalog.sqlite"
 
@@ -91,3 +94,27 @@ def test_an_unexpected_error_is_500_with_an_id_logged_once(
     error_id = body["detail"]["id"]
     logged = [r for r in caplog.records if error_id in r.getMessage()]
     assert len(logged) == 1 and logged[0].exc_info is not None
+
+
+def test_an_unexpected_error_keeps_the_connection_alive(
+    platform_factory: Callable[..., Platform],
+) -> None:
+    platform = platform_factory()
+    app = create_app(platform)
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/boom", boom)
+    with serving(app, platform.settings) as url:
+        conn = http.client.HTTPConnection(url.removeprefix("http://"), timeout=10)
+        try:
+            conn.request("GET", "/api/boom")
+            answer = conn.getresponse()
+            assert answer.status == 500 and json.loads(answer.read())["code"] == "internal"
+            first = conn.sock
+            conn.request("GET", "/api/health")
+            assert conn.getresponse().status == 200
+            assert conn.sock is first and first is not None, "the connection was closed"
+        finally:
+            conn.close()
