@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,3 +145,32 @@ def _poison_scenario(broker: Mosquitto, api: httpx.Client) -> None:
     refused = api.get("/api/ingest/rejections", params={"limit": 10}).json()
     reasons = [r["reason"] for r in refused]
     assert len(reasons) == 4 and set(reasons) <= {"invalid_json", "invalid_value"}
+
+
+def test_a_bridge_that_cannot_start_never_stops_aiot(tmp_path: Path) -> None:
+    server = AiotProcess(tmp_path / "aiot-data")
+    server.start()
+    server.stop()
+    # rows an older aiot accepted over the API: mqtts with a server path as the CA bundle
+    bad = {"dir": "/etc", "device": "/dev/zero", "missing": str(tmp_path / "nope.pem")}
+    with sqlite3.connect(server.data_dir / "catalog.sqlite") as db:
+        for name, path in bad.items():
+            db.execute(
+                "INSERT INTO bridges (id, tenant_id, name, url, topics, create_devices,"
+                " device_type, ca_file, created_at) VALUES (?, 'default', ?, ?, ?, 0, 'default',"
+                " ?, '2026-01-01 00:00:00')",
+                (str(uuid.uuid4()), name, "mqtts://127.0.0.1:8883", '["p/{device}/json"]', path),
+            )
+    server.start()
+    try:
+        with server.admin() as api:
+            shown = {b["name"]: b for b in api.get("/api/bridges").json()}
+            assert {n: b["state"] for n, b in shown.items()} == dict.fromkeys(bad, "failed")
+            assert all("CA" in b["last_error"] for b in shown.values())
+            one = api.get("/api/bridges/device").json()
+            assert one["state"] == "failed" and not one["connected"]
+            for name in bad:
+                assert api.delete(f"/api/bridges/{name}").status_code == 204
+            assert api.get("/api/bridges").json() == []
+    finally:
+        server.stop()

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from aiot.cli.common import JsonOpt, client_from, command, console, print_json, print_table
+from aiot.cli.common import (
+    JsonOpt,
+    client_from,
+    command,
+    console,
+    fail,
+    print_json,
+    print_table,
+)
 
 __all__ = ["bridges"]
 
@@ -28,7 +37,9 @@ def bridges_add(
         bool, typer.Option("--create-devices", help="create unknown devices on first sight")
     ] = False,
     device_type: Annotated[str, typer.Option(help="type of created devices")] = "default",
-    ca_file: Annotated[str | None, typer.Option(help="CA bundle (on the server) for mqtts")] = None,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="CA bundle (PEM) for mqtts, read here and uploaded")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a bridge: aiot subscribes to the broker now and after every restart."""
@@ -40,11 +51,21 @@ def bridges_add(
         password=password,
         create_devices=create_devices,
         device_type=device_type,
-        ca_file=ca_file,
+        ca_pem=_read_ca(ca_file),
     )
     if as_json:
         return print_json(created)
     console.print(f"bridge [bold]{created['name']}[/] added ({created['id']})")
+
+
+def _read_ca(path: Path | None) -> str | None:
+    """The CA bundle's text: the server never reads a path a user names."""
+    if path is None:
+        return None
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise fail(f"cannot read the CA bundle {path}: {err}") from err
 
 
 @bridges.command("list")
@@ -54,13 +75,13 @@ def bridges_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     found = client_from(ctx).bridges()
     if as_json:
         return print_json(found)
-    columns = ["name", "url", "topics", "connected", "received", "stored points", "error"]
+    columns = ["name", "url", "topics", "state", "received", "stored points", "error"]
     rows = [
         [
             b["name"],
             b["url"],
             " ".join(b["topics"]),
-            b.get("connected", False),
+            b.get("state"),
             b.get("received"),
             b.get("stored_points"),
             b.get("last_error") or None,

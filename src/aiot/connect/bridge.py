@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,13 +21,14 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from aiot.connect.cabundle import legacy_ca_pem, tls_context
 from aiot.connect.payloads import decode_json, decode_telemetry
 from aiot.connect.topics import TopicTemplate
 from aiot.domain import Batch, Bridge, now_ms
 from aiot.errors import Conflict, InvalidInput, NotFound, PayloadRejected
 from aiot.ingest import Ingestor
 
-__all__ = ["BridgeRunner", "broker_address", "templates"]
+__all__ = ["BridgeRunner", "broker_address", "check", "templates", "tls_of"]
 
 log = logging.getLogger("aiot.bridge")
 TRANSPORT = "bridge"
@@ -56,6 +58,24 @@ def templates(topics: tuple[str, ...] | list[str]) -> list[TopicTemplate]:
         raise InvalidInput(f"bad topic template: {err}", list(topics)) from err
 
 
+def tls_of(bridge: Bridge) -> ssl.SSLContext | None:
+    """The TLS context of an ``mqtts://`` bridge, None for ``mqtt://``; InvalidInput if bad."""
+    if not broker_address(bridge.url)[2]:
+        if bridge.ca_pem is not None:
+            raise InvalidInput("a CA bundle is only for mqtts:// brokers", bridge.url)
+        return None
+    pem = bridge.ca_pem
+    if pem is None and bridge.ca_file is not None:  # saved by an older version
+        pem = legacy_ca_pem(bridge.ca_file)
+    return tls_context(pem)
+
+
+def check(bridge: Bridge) -> None:
+    """Everything a runner needs to start: InvalidInput says what is wrong, before saving."""
+    templates(bridge.topics)
+    tls_of(bridge)
+
+
 @dataclass
 class _Message:
     topic: str
@@ -73,6 +93,7 @@ class BridgeRunner:
         self.loop = loop
         self.templates = templates(bridge.topics)
         self.connected = False
+        self.state = "connecting"
         self.counts = {"received": 0, "stored_points": 0, "rejected": 0}
         self.last_error: str | None = None
         self._pending: list[_Message] = []
@@ -90,8 +111,9 @@ class BridgeRunner:
         )
         if self.bridge.username is not None:
             client.username_pw_set(self.bridge.username, self.bridge.password)
-        if broker_address(self.bridge.url)[2]:
-            client.tls_set(ca_certs=self.bridge.ca_file)
+        context = tls_of(self.bridge)
+        if context is not None:
+            client.tls_set_context(context)  # verifies the broker's name, as the context says
         client.reconnect_delay_set(1, 30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -111,7 +133,8 @@ class BridgeRunner:
 
     def status(self) -> dict[str, Any]:
         """Connection state and counters, for listing."""
-        return {"connected": self.connected, **self.counts, "last_error": self.last_error}
+        shown = {"state": self.state, "connected": self.connected, **self.counts}
+        return {**shown, "last_error": self.last_error}
 
     # the client thread
 
@@ -119,11 +142,11 @@ class BridgeRunner:
         if rc.is_failure:
             self.last_error = f"the broker refused the connection: {rc}"
             return
-        self.connected = True
+        self.connected, self.state = True, "connected"
         client.subscribe([(t.subscription, 1) for t in self.templates])
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-        self.connected = False
+        self.connected, self.state = False, "connecting"
         if rc.is_failure:
             self.last_error = f"disconnected: {rc}"
 

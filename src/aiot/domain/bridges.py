@@ -28,7 +28,8 @@ class Bridge:
     password: str | None = field(default=None, repr=False)
     create_devices: bool = False
     device_type: str = "default"
-    ca_file: str | None = None
+    ca_pem: str | None = field(default=None, repr=False)  # the CA bundle's PEM, for mqtts
+    ca_file: str | None = None  # a server path, kept only from bridges of older versions
 
     def public(self) -> dict[str, Any]:
         """The bridge as listed to users; the password never leaves the server."""
@@ -42,6 +43,6 @@ class Bridge:
             "password_set": self.password is not None,
             "create_devices": self.create_devices,
             "device_type": self.device_type,
-            "ca_file": self.ca_file,
+            "ca_pem_set": self.ca_pem is not None,
             "created_at": self.created_at.isoformat(),
         }

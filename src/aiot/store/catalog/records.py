@@ -130,6 +130,7 @@ def bridge(row: BridgeRow) -> Bridge:
         password=row.password,
         create_devices=row.create_devices,
         device_type=row.device_type,
+        ca_pem=row.ca_pem,
         ca_file=row.ca_file,
     )
 

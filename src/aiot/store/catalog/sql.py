@@ -301,6 +301,7 @@ class Catalog(DeploymentsMixin, AlarmsMixin):
                     password=bridge.password,
                     create_devices=bridge.create_devices,
                     device_type=bridge.device_type,
+                    ca_pem=bridge.ca_pem,
                     ca_file=bridge.ca_file,
                     created_at=bridge.created_at,
                 )
@@ -315,11 +316,16 @@ class Catalog(DeploymentsMixin, AlarmsMixin):
         with self._session() as s:
             return [records.bridge(r) for r in s.scalars(query)]
 
-    def delete_bridge(self, tenant: str, bridge_id: str) -> Bridge:
-        """Remove a bridge of the tenant, by id or name."""
+    def bridge(self, tenant: str, bridge_id: str) -> Bridge:
+        """One bridge of the tenant, by id or name; NotFound for any other tenant's."""
         found = next((b for b in self.bridges(tenant) if bridge_id in (b.id, b.name)), None)
         if found is None:
             raise NotFound(f"no bridge {bridge_id!r}")
+        return found
+
+    def delete_bridge(self, tenant: str, bridge_id: str) -> Bridge:
+        """Remove a bridge of the tenant, by id or name."""
+        found = self.bridge(tenant, bridge_id)
         with self._session() as s:
             s.execute(delete(BridgeRow).filter_by(tenant_id=tenant, id=found.id))
         return found

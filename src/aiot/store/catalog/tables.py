@@ -116,7 +116,8 @@ class BridgeRow(Base):
     password: Mapped[str | None] = mapped_column(String(500), nullable=True)
     create_devices: Mapped[bool] = mapped_column(Boolean)
     device_type: Mapped[str] = mapped_column(String(100))
-    ca_file: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    ca_file: Mapped[str | None] = mapped_column(String(500), nullable=True)  # older versions
+    ca_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
