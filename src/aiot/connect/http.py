@@ -13,8 +13,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from aiot.connect.payloads import decode_attributes, decode_telemetry
-from aiot.domain import Device, now_ms
+from aiot.connect.payloads import SERVER_TIME, decode_attributes, decode_telemetry
+from aiot.domain import Device
 from aiot.errors import PayloadRejected, PayloadTooLarge, Unauthorized
 from aiot.ingest import Ingestor
 
@@ -49,7 +49,7 @@ def device_router(ingest: Ingestor) -> APIRouter:
         body = await read(request, device)
         try:
             batch = decode_telemetry(
-                body, device.tenant, device.id, now_ms(), ingest.settings.max_points_per_message
+                body, device.tenant, device.id, SERVER_TIME, ingest.settings.max_points_per_message
             )
         except PayloadRejected as err:
             ingest.reject(device.tenant, TRANSPORT, device.id, err, body)

@@ -20,14 +20,16 @@ from aiot.connect import topics
 from aiot.connect.columns import Columns
 from aiot.connect.mqtt import codec
 from aiot.connect.payloads import (
+    SERVER_TIME,
     decode_attributes,
     decode_into,
     decode_json,
     decode_telemetry_many,
 )
-from aiot.domain import Batch, Device, now_ms
+from aiot.domain import Batch, Device
 from aiot.errors import PayloadRejected
 from aiot.ingest import Ingestor
+from aiot.ingest.stamps import SERVER_TIMES
 
 __all__ = ["TRANSPORT", "Burst", "Gathered", "complete"]
 
@@ -55,12 +57,13 @@ class Burst:
 class Gathered:
     """One connection's telemetry gathering until the writer takes it, and its PUBACKs."""
 
-    __slots__ = ("acks", "cols", "device", "limit")
+    __slots__ = ("acks", "clock", "cols", "device", "limit")
 
     def __init__(self, device: Device, limit: int) -> None:
         self.device, self.limit = device, limit
         self.cols = Columns(limit)
         self.acks: list[int] = []
+        self.clock = SERVER_TIMES.clock(device.tenant, device.id)  # a time per message
 
     def __len__(self) -> int:
         return len(self.cols)
@@ -68,7 +71,7 @@ class Gathered:
     def add(self, ingest: Ingestor, burst: Burst) -> int:
         """Decode the burst's messages into the columns; how many were accepted."""
         device = self.device
-        refused = decode_into(self.cols, burst.telemetry, now_ms(), self.limit)
+        refused = decode_into(self.cols, burst.telemetry, self.clock, self.limit)
         for body, err in zip(burst.telemetry, refused, strict=True):
             if err is not None:
                 ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
@@ -95,9 +98,8 @@ async def complete(ingest: Ingestor, device: Device, burst: Burst) -> bytes:
 
 
 async def _telemetry(ingest: Ingestor, device: Device, bodies: list[bytes]) -> None:
-    stamp = now_ms()
     limit = ingest.settings.max_points_per_message
-    batch, refused = decode_telemetry_many(bodies, device.tenant, device.id, stamp, limit)
+    batch, refused = decode_telemetry_many(bodies, device.tenant, device.id, SERVER_TIME, limit)
     for body, err in zip(bodies, refused, strict=True):
         if err is not None:
             ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
