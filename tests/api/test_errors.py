@@ -118,3 +118,20 @@ def test_an_unexpected_error_keeps_the_connection_alive(
             assert conn.sock is first and first is not None, "the connection was closed"
         finally:
             conn.close()
+
+
+def test_a_lone_surrogate_in_a_body_is_400_and_stores_nothing(api_client: TestClient) -> None:
+    for body in (b'{"name": "a", "labels": {"\\udfff": "x"}}', b'{"name": "b\\ud800"}'):
+        answer = api_client.post(
+            "/api/devices", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 400 and answer.json()["code"] == "invalid_input", answer.text
+    listed = api_client.get("/api/devices")
+    assert listed.status_code == 200 and listed.json() == []
+
+
+def test_a_huge_rest_body_is_413(api_client: TestClient) -> None:
+    labels = {f"k{i}": "v" * 100 for i in range(20_000)}  # about 2 MiB
+    answer = api_client.post("/api/devices", json={"name": "big", "labels": labels})
+    assert answer.status_code == 413 and answer.json()["code"] == "payload_too_large"
+    assert api_client.get("/api/devices").json() == []

@@ -22,7 +22,9 @@ from aiot.api import (
     sim,
     tenants,
 )
+from aiot.api.bodies import CheckedBodies
 from aiot.api.errors import install_error_handlers
+from aiot.api.openapi import DEVICE, REST, install_openapi
 from aiot.app import Platform
 from aiot.connect.http import device_router
 
@@ -47,15 +49,23 @@ def create_app(platform: Platform) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.add_middleware(CheckedBodies)
     install_error_handlers(app)
-    for router in (tenants.router, devices.router, ingest.router, rpc.router, bridges.router):
-        app.include_router(router)
-    app.include_router(device_router(platform.ingest))
-    app.include_router(models.router)
-    app.include_router(deployments.router)
-    app.include_router(alarms.router)
-    app.include_router(notifications.router)
-    app.include_router(sim.router)
+    install_openapi(app)
+    for router in (
+        tenants.router,
+        devices.router,
+        ingest.router,
+        rpc.router,
+        bridges.router,
+        models.router,
+        deployments.router,
+        alarms.router,
+        notifications.router,
+        sim.router,
+    ):
+        app.include_router(router, responses=REST)
+    app.include_router(device_router(platform.ingest), responses=DEVICE)
     app.include_router(live.router)
 
     @app.get("/api/health", tags=["health"])

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiot.api.deps import Caller, Operator, PlatformDep
+from aiot.api.openapi import errors
 from aiot.domain import AlarmStatus, Principal, Severity, Verdict
 
 __all__ = ["router"]
@@ -41,7 +42,7 @@ def _by(principal: Principal) -> str:
     return principal.key_id or "admin"
 
 
-@router.get("")
+@router.get("", responses=errors(404))
 def list_alarms(
     platform: PlatformDep,
     principal: Caller,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiot.api.deps import Caller, Operator, PlatformDep
+from aiot.api.openapi import errors
 from aiot.api.params import parse_time
 from aiot.domain import Selector
 from aiot.operations import DeploymentSpec
@@ -57,7 +58,7 @@ class DeploymentPatch(BaseModel):
     policy: dict[str, Any] | None = None
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(404, 409))
 def deploy(body: DeploymentIn, platform: PlatformDep, principal: Operator) -> dict[str, Any]:
     """Deploy a detector; it scores the selected devices' points from the next ones on."""
     selector = Selector(body.selector.device, body.selector.type, body.selector.labels)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from aiot.api.deps import Caller, Operator, PlatformDep
+from aiot.api.openapi import errors
 from aiot.api.paging import cut_to_limit, page_headers
 from aiot.api.params import now_ms, parse_interval, parse_keys, parse_order, parse_time
 from aiot.api.render import Series, latest_json, series_json
@@ -36,7 +37,7 @@ def _device_json(device: Device, principal: Principal) -> dict[str, Any]:
     return shown
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(409))
 def create_device(body: DeviceIn, platform: PlatformDep, principal: Operator) -> dict[str, Any]:
     """Create a device; the answer holds its ``id`` and ``access_token``."""
     device = platform.catalog.create_device(principal.tenant, body.name, body.type, body.labels)
@@ -123,7 +124,10 @@ def keys(device_id: str, platform: PlatformDep, principal: Caller) -> list[str]:
 
 @router.get("/{device_id}/attributes")
 def attributes(
-    device_id: str, platform: PlatformDep, principal: Caller, scope: str | None = None
+    device_id: str,
+    platform: PlatformDep,
+    principal: Caller,
+    scope: Literal["client", "shared", "server"] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The device's attributes by scope (client, shared, server)."""
     device = platform.catalog.device(principal.tenant, device_id)
@@ -132,7 +136,14 @@ def attributes(
 
 @router.post("/{device_id}/attributes/{scope}")
 def set_attributes(
-    device_id: str, scope: str, body: dict[str, Any], platform: PlatformDep, principal: Operator
+    device_id: str,
+    scope: Literal["shared", "server"],
+    body: dict[str, Any],
+    platform: PlatformDep,
+    principal: Operator,
 ) -> dict[str, dict[str, Any]]:
-    """Set shared or server attributes; shared ones reach the device over MQTT at once."""
+    """Set shared or server attributes; shared ones reach the device over MQTT at once.
+
+    Client attributes are the device's own (``POST /api/v1/{token}/attributes``).
+    """
     return platform.set_attributes(principal.tenant, device_id, scope, body)

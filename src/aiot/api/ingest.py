@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from aiot.api.deps import Admin, Caller, PlatformDep
+from aiot.api.openapi import errors
 from aiot.api.params import parse_time
 
 __all__ = ["router"]
@@ -47,7 +48,7 @@ def rejections(
     return [r.public() for r in found]
 
 
-@router.post("/telemetry/retention")
+@router.post("/telemetry/retention", responses=errors(404))
 def retention(body: RetentionIn, platform: PlatformDep, principal: Admin) -> dict[str, int]:
     """Delete old telemetry of the tenant (or of one device)."""
     before = parse_time(body.before, 0, "before")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from aiot.api.deps import Caller, Operator, PlatformDep
+from aiot.api.openapi import errors
 from aiot.api.params import now_ms, parse_time
 from aiot.models.train import TrainSpec
 
@@ -28,7 +29,7 @@ class TrainIn(BaseModel):
     name: str | None = Field(default=None, max_length=64)
 
 
-@router.post("/train", status_code=status.HTTP_201_CREATED)
+@router.post("/train", status_code=status.HTTP_201_CREATED, responses=errors(404))
 def train(body: TrainIn, platform: PlatformDep, principal: Operator) -> dict[str, Any]:
     """Fit the detector on ``[start, end)`` (default: all history) and store a new version."""
     end = parse_time(None if body.end is None else str(body.end), now_ms() + 1, "end")

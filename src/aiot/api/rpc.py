@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from aiot.api.deps import Operator, PlatformDep
+from aiot.api.openapi import errors
 from aiot.domain import Command
 
 __all__ = ["router"]
@@ -29,8 +30,7 @@ class CommandIn(BaseModel):
     "/{device_id}/rpc",
     responses={
         200: {"description": "the device's answer (two-way) or an empty body (one-way)"},
-        409: {"description": "device_offline: not connected or not subscribed to RPC"},
-        504: {"description": "command_timeout: no answer within timeout"},
+        **errors(409, 504),
     },
 )
 async def send_command(

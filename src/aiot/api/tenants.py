@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, Field
 
 from aiot.api.deps import Caller, PlatformDep
+from aiot.api.openapi import errors
 from aiot.domain import ApiKey, Principal, Role, Tenant
 from aiot.errors import Forbidden
 
@@ -15,12 +16,15 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/tenants", tags=["tenants"])
 
+TENANT_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"  # the catalog's rule for tenant ids
+TenantId = Annotated[str, Path(pattern=TENANT_ID, description="lower-case slug, e.g. acme")]
+
 
 class TenantIn(BaseModel):
     """A tenant to create."""
 
-    id: str = Field(description="lower-case slug, e.g. acme")
-    name: str | None = None
+    id: str = Field(pattern=TENANT_ID, description="lower-case slug, e.g. acme")
+    name: str | None = Field(default=None, max_length=200)
 
 
 class KeyIn(BaseModel):
@@ -57,7 +61,7 @@ def _tenant_admin(principal: Principal, tenant: str) -> None:
         raise Forbidden("this needs an admin key of that tenant")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(409))
 def create_tenant(body: TenantIn, platform: PlatformDep, principal: Caller) -> dict[str, Any]:
     """Create a tenant (admin key only)."""
     _platform_admin(principal)
@@ -73,7 +77,7 @@ def list_tenants(platform: PlatformDep, principal: Caller) -> list[dict[str, Any
 
 @router.post("/{tenant_id}/keys", status_code=status.HTTP_201_CREATED)
 def create_key(
-    tenant_id: str, body: KeyIn, platform: PlatformDep, principal: Caller
+    tenant_id: TenantId, body: KeyIn, platform: PlatformDep, principal: Caller
 ) -> dict[str, Any]:
     """Create an API key for the tenant; its secret is in ``key`` and shown only now."""
     _tenant_admin(principal, tenant_id)
@@ -82,14 +86,16 @@ def create_key(
 
 
 @router.get("/{tenant_id}/keys")
-def list_keys(tenant_id: str, platform: PlatformDep, principal: Caller) -> list[dict[str, Any]]:
+def list_keys(
+    tenant_id: TenantId, platform: PlatformDep, principal: Caller
+) -> list[dict[str, Any]]:
     """The tenant's keys, without secrets."""
     _tenant_admin(principal, tenant_id)
     return [_key_json(k) for k in platform.catalog.keys(tenant_id)]
 
 
 @router.delete("/{tenant_id}/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_key(tenant_id: str, key_id: str, platform: PlatformDep, principal: Caller) -> None:
+def revoke_key(tenant_id: TenantId, key_id: str, platform: PlatformDep, principal: Caller) -> None:
     """Revoke a key; it stops working at once."""
     _tenant_admin(principal, tenant_id)
     platform.catalog.revoke_key(tenant_id, key_id)
