@@ -49,6 +49,7 @@ def create_app(platform: Platform) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.state.live_sessions = live.LiveSessions()
     app.add_middleware(CheckedBodies)
     install_error_handlers(app)
     install_openapi(app)

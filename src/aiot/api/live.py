@@ -6,13 +6,15 @@ add ``&tenant=``), then send ``{"subscribe": {"device": "pump-1", "keys": ["temp
 ``{"unsubscribe": {"device": "pump-1"}}``. Messages: ``{"type": "telemetry", "device",
 "data": {key: [[ts, value], ...]}}`` once points are durable, ``{"type": "alarm", "event":
 "raise" | "clear", "alarm": {...}}``, ``{"type": "subscribed", "device"}`` and
-``{"type": "error", "code", "message"}``. Another tenant's device is ``not_found``.
+``{"type": "error", "code", "message"}``. Another tenant's device is ``not_found``. Revoking
+the key closes its sessions at once (close code 4401).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -21,9 +23,44 @@ from aiot.app import Platform
 from aiot.errors import AiotError, InvalidInput
 from aiot.stream.live import QUEUE, Subscription
 
-__all__ = ["router"]
+__all__ = ["LiveSessions", "router"]
 
 router = APIRouter()
+REVOKED = 4401  # the close code of a session whose key is refused or revoked
+
+
+class LiveSessions:
+    """The open sessions by API key id, so that revoking a key ends its sessions at once."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, set[tuple[asyncio.AbstractEventLoop, WebSocket]]] = {}
+        self._lock = threading.Lock()  # revocations arrive on the routes' worker threads
+
+    def add(self, key_id: str, websocket: WebSocket) -> None:
+        """Remember an open session of the key."""
+        with self._lock:
+            self._open.setdefault(key_id, set()).add((asyncio.get_running_loop(), websocket))
+
+    def discard(self, key_id: str, websocket: WebSocket) -> None:
+        """Forget a session that ended."""
+        with self._lock:
+            sessions = self._open.get(key_id, set())
+            sessions.discard((asyncio.get_running_loop(), websocket))
+            if not sessions:
+                self._open.pop(key_id, None)
+
+    def revoke(self, key_id: str) -> int:
+        """Close every session of the key, from any thread; how many there were."""
+        with self._lock:
+            sessions = self._open.pop(key_id, set())
+        for loop, websocket in sessions:
+            asyncio.run_coroutine_threadsafe(_close(websocket, "the API key was revoked"), loop)
+        return len(sessions)
+
+
+async def _close(websocket: WebSocket, reason: str) -> None:
+    with contextlib.suppress(RuntimeError):  # it was closing already
+        await websocket.close(code=REVOKED, reason=reason)
 
 
 @router.websocket("/api/ws")
@@ -34,9 +71,12 @@ async def live(websocket: WebSocket) -> None:
     try:
         principal = platform.principal(secret, websocket.query_params.get("tenant"))
     except AiotError as err:
-        await websocket.close(code=4401, reason=err.message[:120])
+        await websocket.close(code=REVOKED, reason=err.message[:120])
         return
     await websocket.accept()
+    sessions: LiveSessions = websocket.app.state.live_sessions
+    if principal.key_id is not None:
+        sessions.add(principal.key_id, websocket)
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE)
     mine: dict[str, Subscription] = {}
     sender = asyncio.create_task(_send(websocket, queue))
@@ -48,11 +88,13 @@ async def live(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        if principal.key_id is not None:
+            sessions.discard(principal.key_id, websocket)
         for sub in mine.values():
             platform.live.unsubscribe(sub)
         sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
+        # a send after a revocation's close raises: the session is over either way
+        await asyncio.gather(sender, return_exceptions=True)
 
 
 def _command(

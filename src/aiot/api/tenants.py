@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, Field
 
 from aiot.api.deps import Caller, PlatformDep
@@ -95,7 +95,10 @@ def list_keys(
 
 
 @router.delete("/{tenant_id}/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_key(tenant_id: TenantId, key_id: str, platform: PlatformDep, principal: Caller) -> None:
-    """Revoke a key; it stops working at once."""
+def revoke_key(
+    tenant_id: TenantId, key_id: str, request: Request, platform: PlatformDep, principal: Caller
+) -> None:
+    """Revoke a key; it stops working at once, and its live sessions (``/api/ws``) close."""
     _tenant_admin(principal, tenant_id)
     platform.catalog.revoke_key(tenant_id, key_id)
+    request.app.state.live_sessions.revoke(key_id)
