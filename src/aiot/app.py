@@ -38,7 +38,9 @@ from aiot.sim.fleet import Fleet
 from aiot.store.base import TelemetryStore
 from aiot.store.catalog import Catalog
 from aiot.store.duckdb import DuckDBStore
+from aiot.store.folder import make_private
 from aiot.store.memory import MemoryStore
+from aiot.store.secrets import SecretBox
 from aiot.store.wal import FileLog, IngestLog, MemoryLog
 from aiot.stream import StreamRunner
 from aiot.stream.live import LiveHub
@@ -46,6 +48,7 @@ from aiot.stream.live import LiveHub
 __all__ = ["AdminKey", "Platform"]
 
 ADMIN_KEY_FILE = "admin.key"
+SECRET_KEY_FILE = "secret.key"
 log = logging.getLogger("aiot")
 
 
@@ -96,10 +99,10 @@ class Platform:
     @classmethod
     def build(cls, settings: Settings) -> Platform:
         """Open (or create) the data folder, the store and the catalog."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(settings.data_dir)
         store = _store(settings)
-        url = settings.store.catalog_url
-        catalog = Catalog(url) if url else Catalog.embedded(settings.data_dir)
+        url, box = settings.store.catalog_url, _secret_box(settings)
+        catalog = Catalog(url, box) if url else Catalog.embedded(settings.data_dir, box)
         if catalog.find_tenant(settings.default_tenant) is None:
             catalog.create_tenant(settings.default_tenant, "Default tenant")
         return cls(settings, store, catalog, _admin_key(settings))
@@ -271,6 +274,13 @@ def _stream_checkpoints(settings: Settings) -> tuple[Path | None, float]:
     if settings.store.backend == "memory":
         return None, 0.0
     return settings.data_dir / "stream", 5.0
+
+
+def _secret_box(settings: Settings) -> SecretBox:
+    """The key that seals the catalog's secrets: the setting, else ``secret.key`` (made once)."""
+    if settings.secret_key is not None:
+        return SecretBox(settings.secret_key.get_secret_value())
+    return SecretBox.at(settings.data_dir / SECRET_KEY_FILE)
 
 
 def _admin_key(settings: Settings) -> AdminKey:

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         default=512, gt=0, description="waiting for request headers; one more evicts the oldest"
     )
     admin_key: SecretStr | None = None
+    secret_key: SecretStr | None = Field(
+        default=None, description="Fernet key sealing catalog secrets; default: data_dir/secret.key"
+    )
     default_tenant: str = "default"
     store: StoreSettings = StoreSettings()
     ingest: IngestSettings = IngestSettings()

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from aiot.domain import Deployment, Selector, now_ms
 from aiot.errors import Conflict, InvalidInput, NotFound
 from aiot.store.catalog import records
+from aiot.store.catalog.sealed import seal_policy
 from aiot.store.catalog.tables import DeploymentRow, TenantRow
+from aiot.store.secrets import SecretBox
 
 __all__ = ["DeploymentsMixin"]
 
@@ -23,9 +25,10 @@ _NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 class DeploymentsMixin:
-    """Deployment methods of the catalog; the catalog supplies ``_session``."""
+    """Deployment methods of the catalog; the catalog supplies ``_session`` and ``_box``."""
 
     if TYPE_CHECKING:
+        _box: SecretBox
 
         def _session(self) -> AbstractContextManager[Session]:
             raise NotImplementedError
@@ -50,7 +53,7 @@ class DeploymentsMixin:
             params=_object(params, "params"),
             keys=_keys(keys),
             selector=records.plain_json(selector.to_dict(), "the selector"),
-            policy=_object(policy, "the policy"),
+            policy=seal_policy(_object(policy, "the policy"), self._box),
             multivariate=bool(multivariate),
             paused=False,
             created_ms=now_ms(),
@@ -61,24 +64,24 @@ class DeploymentsMixin:
             if s.scalar(select(DeploymentRow.id).filter_by(tenant_id=tenant, name=name)):
                 raise Conflict(f"a deployment named {name!r} already exists")
             s.add(row)
-        return records.deployment(row)
+        return records.deployment(row, self._box)
 
     def deployments(self, tenant: str) -> list[Deployment]:
         """The tenant's deployments, by name."""
         query = select(DeploymentRow).filter_by(tenant_id=tenant).order_by(DeploymentRow.name)
         with self._session() as s:
-            return [records.deployment(r) for r in s.scalars(query)]
+            return [records.deployment(r, self._box) for r in s.scalars(query)]
 
     def all_deployments(self) -> list[Deployment]:
         """Every tenant's deployments, by tenant then name (for the stream stage at start)."""
         query = select(DeploymentRow).order_by(DeploymentRow.tenant_id, DeploymentRow.name)
         with self._session() as s:
-            return [records.deployment(r) for r in s.scalars(query)]
+            return [records.deployment(r, self._box) for r in s.scalars(query)]
 
     def deployment(self, tenant: str, id_or_name: str) -> Deployment:
         """One deployment of the tenant, by id or name; NotFound for any other tenant's."""
         with self._session() as s:
-            return records.deployment(_row(s, tenant, id_or_name))
+            return records.deployment(_row(s, tenant, id_or_name), self._box)
 
     def update_deployment(
         self,
@@ -88,19 +91,21 @@ class DeploymentsMixin:
         policy: dict[str, Any] | None = None,
     ) -> Deployment:
         """Pause or resume a deployment, or replace its alarm policy."""
-        new_policy = None if policy is None else _object(policy, "the policy")
+        new_policy = (
+            None if policy is None else seal_policy(_object(policy, "the policy"), self._box)
+        )
         with self._session() as s:
             row = _row(s, tenant, id_or_name)
             if paused is not None:
                 row.paused = bool(paused)
             if new_policy is not None:
                 row.policy = new_policy
-            return records.deployment(row)
+            return records.deployment(row, self._box)
 
     def delete_deployment(self, tenant: str, id_or_name: str) -> Deployment:
         """Remove a deployment; its alarms stay, as history, naming its id."""
         with self._session() as s:
-            found = records.deployment(_row(s, tenant, id_or_name))
+            found = records.deployment(_row(s, tenant, id_or_name), self._box)
             s.execute(delete(DeploymentRow).filter_by(tenant_id=tenant, id=found.id))
         return found
 

@@ -22,6 +22,7 @@ from aiot.domain import (
     Verdict,
 )
 from aiot.errors import InvalidInput
+from aiot.store.catalog.sealed import open_policy
 from aiot.store.catalog.tables import (
     AlarmRow,
     ApiKeyRow,
@@ -31,6 +32,7 @@ from aiot.store.catalog.tables import (
     RejectionRow,
     TenantRow,
 )
+from aiot.store.secrets import SecretBox
 
 __all__ = [
     "Rejection",
@@ -78,14 +80,14 @@ def tenant(row: TenantRow) -> Tenant:
     return Tenant(id=row.id, name=row.name, created_at=_utc(row.created_at) or now())
 
 
-def device(row: DeviceRow) -> Device:
-    """A device row as a record."""
+def device(row: DeviceRow, box: SecretBox) -> Device:
+    """A device row as a record, its token opened."""
     return Device(
         id=row.id,
         tenant=row.tenant_id,
         name=row.name,
         type=row.type,
-        access_token=row.access_token,
+        access_token=box.decrypt(row.token_secret),
         created_at=_utc(row.created_at) or now(),
         labels=dict(row.labels),
         last_seen=_utc(row.last_seen),
@@ -117,8 +119,8 @@ def rejection(row: RejectionRow) -> Rejection:
     )
 
 
-def bridge(row: BridgeRow) -> Bridge:
-    """A bridge row as a record."""
+def bridge(row: BridgeRow, box: SecretBox) -> Bridge:
+    """A bridge row as a record, its password opened."""
     return Bridge(
         id=row.id,
         tenant=row.tenant_id,
@@ -127,7 +129,7 @@ def bridge(row: BridgeRow) -> Bridge:
         topics=tuple(row.topics),
         created_at=_utc(row.created_at) or now(),
         username=row.username,
-        password=row.password,
+        password=None if row.password_secret is None else box.decrypt(row.password_secret),
         create_devices=row.create_devices,
         device_type=row.device_type,
         ca_pem=row.ca_pem,
@@ -161,8 +163,8 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def deployment(row: DeploymentRow) -> Deployment:
-    """A deployment row as a record."""
+def deployment(row: DeploymentRow, box: SecretBox) -> Deployment:
+    """A deployment row as a record, its webhook secrets opened."""
     selector = row.selector
     return Deployment(
         id=row.id,
@@ -172,7 +174,7 @@ def deployment(row: DeploymentRow) -> Deployment:
         params=dict(row.params),
         keys=tuple(row.keys),
         selector=Selector(selector["device"], selector["type"], dict(selector["labels"])),
-        policy=dict(row.policy),
+        policy=open_policy(dict(row.policy), box),
         multivariate=row.multivariate,
         paused=row.paused,
         created_ms=row.created_ms,

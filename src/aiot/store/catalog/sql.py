@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -18,21 +17,23 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from aiot.domain import ApiKey, Bridge, Device, Role, Tenant
+from aiot.domain import ApiKey, Device, Role, Tenant
 from aiot.errors import Conflict, InvalidInput, NotFound, StoreError
 from aiot.store.catalog import records
 from aiot.store.catalog.alarms import AlarmsMixin
+from aiot.store.catalog.bridges import BridgesMixin
 from aiot.store.catalog.deployments import DeploymentsMixin
-from aiot.store.catalog.engine import migrate, open_engine
+from aiot.store.catalog.engine import migrate, open_engine, scrub
 from aiot.store.catalog.records import Rejection
 from aiot.store.catalog.tables import (
     ApiKeyRow,
     AttributeRow,
-    BridgeRow,
     DeviceRow,
     RejectionRow,
+    SecretKeyRow,
     TenantRow,
 )
+from aiot.store.secrets import SecretBox
 
 __all__ = ["Catalog", "Rejection"]
 
@@ -40,28 +41,44 @@ _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SCOPES = ("client", "shared", "server")
 
 
-def hash_secret(secret: str) -> str:
-    """SHA-256 of a key: keys are long random strings, so a fast hash is enough."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
+    """Tenants, devices, keys, attributes, rejections, deployments and alarms in one database.
 
+    Secrets are sealed or hashed with ``box`` (see :mod:`aiot.store.secrets`); without one,
+    a fresh key is made that lives only as long as this object (tests).
+    """
 
-class Catalog(DeploymentsMixin, AlarmsMixin):
-    """Tenants, devices, keys, attributes, rejections, deployments and alarms in one database."""
-
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, box: SecretBox | None = None) -> None:
+        self._box = box or SecretBox.generate()
         try:
             self._engine = open_engine(url)
-            migrate(self._engine)
+            if migrate(self._engine, self._box) and url.startswith("sqlite"):
+                scrub(self._engine)  # the plain secrets the upgrade replaced leave the file
         except SQLAlchemyError as err:
             raise StoreError(f"cannot open the catalog at {url}", str(err)) from err
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        self._tokens: dict[str, Device] = {}
+        self._tokens: dict[str, Device] = {}  # by the token's keyed hash
         self._lock = threading.Lock()
+        self._check_key()
 
     @classmethod
-    def embedded(cls, data_dir: Path) -> Catalog:
-        """The SQLite catalog under ``data_dir``."""
-        return cls(f"sqlite:///{data_dir / 'catalog.sqlite'}")
+    def embedded(cls, data_dir: Path, box: SecretBox | None = None) -> Catalog:
+        """The SQLite catalog under ``data_dir``; its key in ``secret.key`` unless given."""
+        return cls(
+            f"sqlite:///{data_dir / 'catalog.sqlite'}", box or SecretBox.at(data_dir / "secret.key")
+        )
+
+    def _check_key(self) -> None:
+        """Refuse to run with another key than the one that sealed the stored secrets."""
+        with self._session() as s:
+            row = s.get(SecretKeyRow, 1)
+            if row is None:  # the migration records it; a catalog restored without it
+                s.add(SecretKeyRow(id=1, fingerprint=self._box.fingerprint()))
+            elif not hmac.compare_digest(row.fingerprint, self._box.fingerprint()):
+                raise StoreError(
+                    "the catalog's secrets were sealed with another secret key",
+                    "restore <data_dir>/secret.key or set AIOT_SECRET_KEY to the key in use",
+                )
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -107,20 +124,22 @@ class Catalog(DeploymentsMixin, AlarmsMixin):
         """A new device with a fresh access token; names are unique per tenant."""
         if not name.strip():
             raise InvalidInput("a device needs a name")
+        token = secrets.token_urlsafe(15)
         row = DeviceRow(
             id=str(uuid.uuid4()),
             tenant_id=tenant,
             name=name,
             type=type,
             labels=dict(labels or {}),
-            access_token=secrets.token_urlsafe(15),
+            token_hash=self._box.digest(token),
+            token_secret=self._box.encrypt(token),
             created_at=records.now(),
         )
         with self._session() as s:
             if s.scalar(select(DeviceRow.id).filter_by(tenant_id=tenant, name=name)):
                 raise Conflict(f"a device named {name!r} already exists")
             s.add(row)
-        return records.device(row)
+        return records.device(row, self._box)
 
     def devices(self, tenant: str, type: str | None = None) -> list[Device]:
         """The tenant's devices, by name."""
@@ -128,7 +147,7 @@ class Catalog(DeploymentsMixin, AlarmsMixin):
         if type is not None:
             query = query.filter_by(type=type)
         with self._session() as s:
-            return [records.device(r) for r in s.scalars(query)]
+            return [records.device(r, self._box) for r in s.scalars(query)]
 
     def device(self, tenant: str, device_id: str) -> Device:
         """One device of the tenant, by id or name; NotFound for any other tenant's."""
@@ -138,7 +157,7 @@ class Catalog(DeploymentsMixin, AlarmsMixin):
             )
             if row is None:
                 raise NotFound(f"no device {device_id!r}")
-            return records.device(row)
+            return records.device(row, self._box)
 
     def delete_device(self, tenant: str, device_id: str) -> Device:
         """Remove the device and its attributes; its token stops working at once."""
@@ -147,22 +166,25 @@ class Catalog(DeploymentsMixin, AlarmsMixin):
             s.execute(delete(AttributeRow).filter_by(tenant_id=tenant, device_id=found.id))
             s.execute(delete(DeviceRow).filter_by(tenant_id=tenant, id=found.id))
         with self._lock:
-            self._tokens.pop(found.access_token, None)
+            self._tokens.pop(self._box.digest(found.access_token), None)
         return found
 
     def device_by_token(self, token: str) -> Device | None:
         """The device an access token belongs to (cached), or None."""
+        digest = self._box.digest(token)  # looked up by keyed hash: timing tells nothing
         with self._lock:
-            cached = self._tokens.get(token)
+            cached = self._tokens.get(digest)
         if cached is not None:
             return cached
         with self._session() as s:
-            row = s.scalar(select(DeviceRow).filter_by(access_token=token))
+            row = s.scalar(select(DeviceRow).filter_by(token_hash=digest))
         if row is None:
             return None
-        found = records.device(row)
+        found = records.device(row, self._box)
+        if not hmac.compare_digest(found.access_token.encode(), token.encode()):
+            return None  # a hash collision, were one ever found
         with self._lock:
-            self._tokens[token] = found
+            self._tokens[digest] = found
         return found
 
     def touch_devices(self, tenant: str, device_ids: Sequence[str], when: datetime) -> None:
@@ -187,7 +209,7 @@ class Catalog(DeploymentsMixin, AlarmsMixin):
             name=name,
             role=role.value,
             prefix=secret[:9],
-            secret_hash=hash_secret(secret),
+            secret_hash=self._box.key_hash(secret),
             created_at=records.now(),
         )
         with self._session() as s:
@@ -196,7 +218,7 @@ class Catalog(DeploymentsMixin, AlarmsMixin):
 
     def authenticate(self, secret: str) -> ApiKey | None:
         """The key whose secret this is, or None."""
-        digest = hash_secret(secret)
+        digest = self._box.key_hash(secret)
         with self._session() as s:
             row = s.scalar(select(ApiKeyRow).filter_by(secret_hash=digest))
         if row is None or not hmac.compare_digest(row.secret_hash, digest):
@@ -282,53 +304,6 @@ class Catalog(DeploymentsMixin, AlarmsMixin):
         with self._session() as s:
             rows = s.scalars(query.order_by(RejectionRow.id.desc()).limit(limit))
             return [records.rejection(r) for r in rows]
-
-    # bridges
-
-    def create_bridge(self, bridge: Bridge) -> Bridge:
-        """Store a new bridge; names are unique per tenant."""
-        with self._session() as s:
-            if s.scalar(select(BridgeRow.id).filter_by(tenant_id=bridge.tenant, name=bridge.name)):
-                raise Conflict(f"a bridge named {bridge.name!r} already exists")
-            s.add(
-                BridgeRow(
-                    id=bridge.id,
-                    tenant_id=bridge.tenant,
-                    name=bridge.name,
-                    url=bridge.url,
-                    topics=list(bridge.topics),
-                    username=bridge.username,
-                    password=bridge.password,
-                    create_devices=bridge.create_devices,
-                    device_type=bridge.device_type,
-                    ca_pem=bridge.ca_pem,
-                    ca_file=bridge.ca_file,
-                    created_at=bridge.created_at,
-                )
-            )
-        return bridge
-
-    def bridges(self, tenant: str | None = None) -> list[Bridge]:
-        """The tenant's bridges by name; every tenant's when ``tenant`` is None (at start)."""
-        query = select(BridgeRow).order_by(BridgeRow.tenant_id, BridgeRow.name)
-        if tenant is not None:
-            query = query.filter_by(tenant_id=tenant)
-        with self._session() as s:
-            return [records.bridge(r) for r in s.scalars(query)]
-
-    def bridge(self, tenant: str, bridge_id: str) -> Bridge:
-        """One bridge of the tenant, by id or name; NotFound for any other tenant's."""
-        found = next((b for b in self.bridges(tenant) if bridge_id in (b.id, b.name)), None)
-        if found is None:
-            raise NotFound(f"no bridge {bridge_id!r}")
-        return found
-
-    def delete_bridge(self, tenant: str, bridge_id: str) -> Bridge:
-        """Remove a bridge of the tenant, by id or name."""
-        found = self.bridge(tenant, bridge_id)
-        with self._session() as s:
-            s.execute(delete(BridgeRow).filter_by(tenant_id=tenant, id=found.id))
-        return found
 
     def close(self) -> None:
         """Release the connection pool."""

@@ -30,6 +30,7 @@ __all__ = [
     "DeploymentRow",
     "DeviceRow",
     "RejectionRow",
+    "SecretKeyRow",
     "TenantRow",
 ]
 
@@ -48,7 +49,11 @@ class TenantRow(Base):
 
 
 class DeviceRow(Base):
-    """A device; its name is unique within its tenant, its token unique everywhere."""
+    """A device; its name is unique within its tenant, its token unique everywhere.
+
+    The token is kept sealed (``token_secret``, for operators who may read it) and found by
+    its keyed hash (``token_hash``); never in plain text.
+    """
 
     __tablename__ = "devices"
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
@@ -57,13 +62,14 @@ class DeviceRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(100))
     labels: Mapped[dict[str, Any]] = mapped_column(JSON)
-    access_token: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_secret: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ApiKeyRow(Base):
-    """A user API key; only the SHA-256 of the secret is kept."""
+    """A user API key; only a keyed hash of the secret is kept (``SecretBox.key_hash``)."""
 
     __tablename__ = "api_keys"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -113,12 +119,20 @@ class BridgeRow(Base):
     url: Mapped[str] = mapped_column(String(500))
     topics: Mapped[list[str]] = mapped_column(JSON)
     username: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    password: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    password_secret: Mapped[str | None] = mapped_column(Text, nullable=True)  # sealed
     create_devices: Mapped[bool] = mapped_column(Boolean)
     device_type: Mapped[str] = mapped_column(String(100))
     ca_file: Mapped[str | None] = mapped_column(String(500), nullable=True)  # older versions
     ca_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SecretKeyRow(Base):
+    """The fingerprint of the secret key that sealed this catalog's secrets."""
+
+    __tablename__ = "secret_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: one key at a time
+    fingerprint: Mapped[str] = mapped_column(String(64))
 
 
 class DeploymentRow(Base):
