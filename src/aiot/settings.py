@@ -57,6 +57,12 @@ class MqttSettings(BaseModel):
         default=None, gt=0, description="per device, bursts of 1 s; above it reads are paused"
     )
     keepalive_grace: float = Field(default=1.5, ge=1.0, description="times the keep-alive")
+    connect_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="from accept to CONNACK; bytes received do not extend it"
+    )
+    max_pending_connections: int = Field(
+        default=1024, gt=0, description="waiting for their CONNACK; one more closes the oldest"
+    )
     tls_cert: Path | None = Field(default=None, description="PEM certificate: serve MQTT over TLS")
     tls_key: Path | None = None
 

@@ -189,3 +189,22 @@ def test_two_way_and_one_way_commands(running: Running, pump: Any) -> None:
     time.sleep(0.2)
     with pytest.raises(DeviceOffline):
         call(Command("ping"))
+
+
+def test_the_endpoint_raises_the_open_file_limit_to_the_hard_limit(
+    platform_factory: Callable[..., Platform],
+) -> None:
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        pytest.skip("no finite hard limit to raise the soft limit to")
+    low = min(soft, hard, 512)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))  # as systemd and shells start us
+    try:
+        running = Running(platform_factory(store={"backend": "memory"}, mqtt={"port": free_port()}))
+        try:
+            assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+        finally:
+            running.stop()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiot.connect.topics import DeviceTopic, TopicTemplate, filter_matches, parse_device_topic
+from aiot.connect.topics import (
+    DEVICE_FILTERS,
+    DeviceTopic,
+    TopicTemplate,
+    filter_matches,
+    parse_device_topic,
+)
 
 _IDS = st.integers(min_value=0, max_value=999_999_999)
 _LEVEL = st.text(
@@ -64,3 +70,15 @@ def test_filters() -> None:
     assert filter_matches("v1/devices/me/#", "v1/devices/me/attributes")
     assert not filter_matches("v1/devices/me/rpc/request/+", "v1/devices/me/rpc/request/7/x")
     assert not filter_matches("v1/devices/me/attributes", "v1/devices/me/attributes/response/1")
+
+
+def test_only_the_device_filters_are_grantable_and_hash_is_last_or_nothing() -> None:
+    assert {
+        "v1/devices/me/attributes",
+        "v1/devices/me/attributes/response/+",
+        "v1/devices/me/rpc/request/+",
+        "v1/devices/me/rpc/response/+",
+    } == DEVICE_FILTERS
+    assert filter_matches("#", "v1/devices/me/attributes")
+    assert not filter_matches("#/x", "v1/devices/me/attributes")  # was granted before
+    assert not filter_matches("v1/#/x", "v1/devices/me/attributes")

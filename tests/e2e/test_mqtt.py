@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
+import struct
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from aiot.connect.mqtt import codec
 from tests.e2e.server import AiotProcess
 
 pytestmark = pytest.mark.slow
@@ -113,3 +117,60 @@ def test_restart_with_qos1_in_flight_stores_acked_points_once(server: AiotProces
     stored = [p["ts"] for p in points]
     assert len(stored) == len(set(stored)) == 1_500  # each point once
     assert acked_before_kill <= set(stored)
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def _raw_device(server: AiotProcess, token: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.mqtt_port), timeout=10)
+    sock.sendall(codec.connect("raw", username=token))
+    assert sock.recv(4) == codec.connack(codec.CONNACK_ACCEPTED)
+    return sock
+
+
+def _subscribe(sock: socket.socket, packet_id: int, topic_filter: str) -> None:
+    name = topic_filter.encode()
+    body = struct.pack("!HH", packet_id, len(name)) + name + b"\x01"
+    size, length = len(body), bytearray()
+    while True:  # the remaining length, seven bits a byte
+        length.append((size & 0x7F) | (0x80 if size > 0x7F else 0))
+        size >>= 7
+        if not size:
+            break
+    sock.sendall(b"\x82" + bytes(length) + body)
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        assert chunk, "aiot closed the connection"
+        data += chunk
+    return data
+
+
+def test_a_subscribe_flood_is_refused_in_bounded_memory(server: AiotProcess) -> None:
+    token = _device(server, "flooder")["access_token"]
+    assert server.proc is not None
+    sock = _raw_device(server, token)
+    before = _rss_kib(server.proc.pid)
+    codes = b""
+    for batch in range(15):  # 1,500 filters of 60 KB: 90 MB were kept by the session
+        for i in range(100):
+            _subscribe(sock, batch * 100 + i + 1, f"#/{batch}/{i}/" + "x" * 60_000)
+        codes += _read_exactly(sock, 5 * 100)[4::5]  # SUBACK: 0x90 3 id id code
+    grown = _rss_kib(server.proc.pid) - before
+    assert set(codes) == {0x80}  # refused, every one
+    assert grown < 30_000, f"aiot grew by {grown} KiB"
+    _subscribe(sock, 9_999, "v1/devices/me/rpc/request/+")  # the session still works
+    assert _read_exactly(sock, 5) == bytes((0x90, 3)) + struct.pack("!H", 9_999) + b"\x00"
+    sock.sendall(codec.publish("v1/devices/me/telemetry", b'{"ok": 1}', qos=1, packet_id=7))
+    assert _read_exactly(sock, 4) == codec.puback(7)
+    sock.close()
+    with server.admin() as api:
+        assert api.get("/api/devices/flooder/latest").json()["ok"]["value"] == 1

@@ -29,7 +29,9 @@ from typing import Literal
 __all__ = [
     "ATTRIBUTES",
     "ATTRIBUTE_RESPONSES",
+    "DEVICE_FILTERS",
     "RPC_REQUESTS",
+    "RPC_RESPONSES",
     "TELEMETRY",
     "DeviceTopic",
     "TopicTemplate",
@@ -55,6 +57,10 @@ TELEMETRY = f"{_ME}/telemetry"
 ATTRIBUTES = f"{_ME}/attributes"
 RPC_REQUESTS = f"{_ME}/rpc/request/+"
 ATTRIBUTE_RESPONSES = f"{_ME}/attributes/response/+"
+RPC_RESPONSES = f"{_ME}/rpc/response/+"  # ThingsBoard's client-side RPC answers (none sent yet)
+# The only filters a device may subscribe to, as ThingsBoard grants them: exact strings, so a
+# session holds at most four short filters whatever it asks for (``#/...`` was granted before).
+DEVICE_FILTERS = frozenset((ATTRIBUTES, ATTRIBUTE_RESPONSES, RPC_REQUESTS, RPC_RESPONSES))
 
 _DEVICE_TOPIC = re.compile(
     r"^v1/devices/me/(?:"
@@ -128,8 +134,8 @@ def filter_matches(topic_filter: str, topic: str) -> bool:
     """Whether an MQTT subscription filter (``+``, ``#``) matches a topic name."""
     want, have = topic_filter.split("/"), topic.split("/")
     for i, level in enumerate(want):
-        if level == "#":
-            return True
+        if level == "#":  # valid only as the last level: ``#/x`` matches nothing
+            return i == len(want) - 1
         if i >= len(have) or (level != "+" and level != have[i]):
             return False
     return len(want) == len(have)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
 import time
 from typing import Any
 
 from aiot.connect import topics
+from aiot.connect.lograte import RateLimitedLog
+from aiot.connect.mqtt.gate import Gate, raise_file_limit
 from aiot.connect.mqtt.session import DeviceSession
 from aiot.domain import Command
 from aiot.errors import DeviceOffline, ServiceError
@@ -21,7 +24,7 @@ from aiot.settings import MqttSettings
 
 __all__ = ["MqttEndpoint"]
 
-_CONNECT_WITHIN = 10.0  # seconds a new connection has to authenticate
+log = logging.getLogger("aiot.mqtt")
 
 
 class MqttEndpoint:
@@ -32,6 +35,11 @@ class MqttEndpoint:
         self.settings = settings
         self.sessions: set[DeviceSession] = set()
         self.protocol_errors = 0
+        self.refused_subscriptions = 0
+        self.limited = RateLimitedLog(log, every=10.0)  # an attacker repeats these at will
+        self.gate = Gate(
+            settings.connect_timeout_seconds, settings.max_pending_connections, self.limited
+        )
         self.port: int | None = None
         self._devices: dict[str, DeviceSession] = {}
         self._server: asyncio.Server | None = None
@@ -41,6 +49,7 @@ class MqttEndpoint:
     async def start(self) -> None:
         """Listen for devices; the bound port is in :attr:`port`."""
         self._loop = asyncio.get_running_loop()
+        raise_file_limit()  # every connection is a descriptor: take all the system allows
         host, port = self.settings.host, self.settings.port
         try:
             self._server = await self._loop.create_server(
@@ -69,6 +78,7 @@ class MqttEndpoint:
     def attach(self, session: DeviceSession) -> None:
         """Register an authenticated session; an older one of the same device is dropped."""
         assert session.device is not None
+        self.gate.passed(session)
         older = self._devices.get(session.device.id)
         self._devices[session.device.id] = session
         if older is not None and older is not session:
@@ -76,6 +86,7 @@ class MqttEndpoint:
 
     def detach(self, session: DeviceSession) -> None:
         """Forget a closed session."""
+        self.gate.passed(session)
         self.sessions.discard(session)
         if session.device is not None and self._devices.get(session.device.id) is session:
             del self._devices[session.device.id]
@@ -90,10 +101,21 @@ class MqttEndpoint:
             await asyncio.sleep(1.0)
             now = time.monotonic()
             for session in list(self.sessions):
-                idle = now - session.last_seen
-                limit = session.keepalive * grace if session.device else _CONNECT_WITHIN
-                if limit and idle > limit:
+                # before CONNACK the gate's deadline applies, which no byte extends
+                limit = session.keepalive * grace if session.device else 0
+                if limit and now - session.last_seen > limit:
                     session.close()
+
+    def refuse_subscriptions(self, session: DeviceSession, count: int, first: str) -> None:
+        """Count subscriptions refused to a device (SUBACK 0x80); log at a bounded rate."""
+        self.refused_subscriptions += count
+        device = session.device.id if session.device is not None else "?"
+        shown = first if len(first) <= 80 else first[:80] + "..."
+        self.limited.warning(
+            "subscribe_refused",
+            "MQTT device %s refused %d subscription(s), such as %r: only %s",
+            device, count, shown, ", ".join(sorted(topics.DEVICE_FILTERS)),
+        )  # fmt: skip
 
     # DeviceChannel
 

@@ -48,7 +48,6 @@ _CONNECT_MAX = 65_536
 _QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)
 _MAX_INFLIGHT = 8  # bursts per connection awaiting durability before reading pauses
 _INBOUND = {"telemetry", "attributes", "attribute_request", "rpc_response"}
-_OUTBOUND = (topics.ATTRIBUTES, topics.attribute_response(1), topics.rpc_request(1))
 
 
 class _Bucket:
@@ -100,6 +99,7 @@ class DeviceSession(asyncio.Protocol):
         self.transport = transport
         self._sock = transport.get_extra_info("socket") if _QUICKACK else None
         self.endpoint.sessions.add(self)
+        self.endpoint.gate.admit(self)  # CONNACK due within the deadline, bytes or not
 
     def data_received(self, data: bytes) -> None:
         self.last_seen = time.monotonic()
@@ -261,10 +261,13 @@ class DeviceSession(asyncio.Protocol):
     def _subscribe(self, packet_id: int, wanted: list[tuple[str, int]]) -> None:
         codes = []
         for topic_filter, _qos in wanted:
-            allowed = any(topics.filter_matches(topic_filter, t) for t in _OUTBOUND)
-            if allowed:
+            granted = topic_filter in topics.DEVICE_FILTERS  # at most four, whatever is asked
+            if granted:
                 self.subscriptions.add(topic_filter)
-            codes.append(0 if allowed else 0x80)  # delivered at QoS 0
+            codes.append(0 if granted else 0x80)  # delivered at QoS 0
+        if 0x80 in codes:
+            refused = next(f for (f, _), c in zip(wanted, codes, strict=True) if c)
+            self.endpoint.refuse_subscriptions(self, codes.count(0x80), refused)
         self._write(codec.suback(packet_id, codes))
 
     async def _complete(self, burst: Burst, before: asyncio.Future[Any] | None) -> None:
@@ -333,6 +336,11 @@ class DeviceSession(asyncio.Protocol):
         size = "above the limit" in str(err)
         refusal = PayloadTooLarge(str(err)) if size else InvalidInput(str(err))
         self._misbehave(refusal, b"", code=None if size else "protocol_violation")
+
+    def peer(self) -> str:
+        """The remote address, for the log."""
+        name = self.transport.get_extra_info("peername") if self.transport else None
+        return f"{name[0]}:{name[1]}" if isinstance(name, tuple) else "?"
 
     def close(self) -> None:
         """Drop the connection now; nothing further is read from it."""
