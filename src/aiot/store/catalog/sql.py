@@ -171,6 +171,8 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
 
     def device_by_token(self, token: str) -> Device | None:
         """The device an access token belongs to (cached), or None."""
+        if not token.isascii():  # tokens are URL-safe ASCII; anything else names no device
+            return None
         digest = self._box.digest(token)  # looked up by keyed hash: timing tells nothing
         with self._lock:
             cached = self._tokens.get(digest)
