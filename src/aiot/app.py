@@ -182,6 +182,12 @@ class Platform:
         """A fresh copy of a trained model version of the tenant's hub."""
         return hub.load(self.settings.data_dir, tenant, name, version)
 
+    def health(self) -> dict[str, Any]:
+        """``ok``, or ``failed`` naming the store's error while it cannot take the ingest log."""
+        fault = self.ingest.applier.fault
+        store = {"status": "ok"} if fault is None else {"status": "failed", "error": fault}
+        return {"status": store["status"], "store": store}
+
     def reader(self) -> TelemetryStore:
         """The telemetry store, once it holds every point acknowledged so far (up to 1 s)."""
         if not self.ingest.settle():
@@ -212,8 +218,10 @@ class Platform:
     # operations that span stages
 
     def delete_device(self, tenant: str, device_id: str) -> Device:
-        """Remove a device from the catalog and its telemetry from the store."""
+        """Remove a device from the catalog and its telemetry from the store; end its sessions."""
         device = self.catalog.delete_device(tenant, device_id)
+        if self.mqtt is not None:  # before its data goes, so that nothing of it comes after
+            self.mqtt.end(tenant, device.id)
         self.reader().delete_device(tenant, device.id)
         return device
 

@@ -13,6 +13,7 @@
     ├── PayloadTooLarge (payload_too_large, 413)
     ├── TooManyRequests (rate_limited, 429)
     ├── StoreError (store_error, 503)
+    │   └── StoreDamaged (store_damaged, 503)
     └── ServiceError (service_error, 502)
         └── CommandTimeout (command_timeout, 504)
 
@@ -35,6 +36,7 @@ __all__ = [
     "PayloadRejected",
     "PayloadTooLarge",
     "ServiceError",
+    "StoreDamaged",
     "StoreError",
     "TooManyRequests",
     "Unauthorized",
@@ -119,6 +121,12 @@ class StoreError(AiotError):
 
     code = "store_error"
     status = 503
+
+
+class StoreDamaged(StoreError):
+    """The telemetry store's file fails its checks (a corrupt block, not a database file)."""
+
+    code = "store_damaged"
 
 
 class ServiceError(AiotError):

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from aiot import __version__
 from aiot.api import (
@@ -70,8 +70,11 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(live.router)
 
     @app.get("/api/health", tags=["health"])
-    def health() -> dict[str, Any]:
-        """Liveness: the server answers and knows its version."""
-        return {"status": "ok", "version": __version__}
+    def health(response: Response) -> dict[str, Any]:
+        """The server answers; 503 while the store fails (then writes are refused)."""
+        report = platform.health()
+        if report["status"] != "ok":
+            response.status_code = 503
+        return {**report, "version": __version__}
 
     return app

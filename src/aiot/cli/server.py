@@ -15,9 +15,13 @@ from aiot.api import create_app
 from aiot.api.protocol import header_deadline
 from aiot.app import Platform
 from aiot.cli.common import console, fail, reporting
+from aiot.errors import AiotError, StoreError
 from aiot.settings import Settings
 
-__all__ = ["serve", "server_config", "up"]
+__all__ = ["EXIT_STORE", "build", "serve", "server_config", "up"]
+
+EXIT_STORE = 4
+"""``aiot up``'s exit code when the data folder or the telemetry store cannot be used."""
 
 PortOpt = Annotated[int | None, typer.Option("--http-port", help="HTTP port [default: 8080]")]
 DirOpt = Annotated[
@@ -105,5 +109,26 @@ def up(
 ) -> None:
     """Run aiot: the REST API, the device APIs (HTTP, MQTT) and the embedded store."""
     with reporting():
-        platform = Platform.build(settings_from(http_port, data_dir, host, mqtt_port))
-    serve(platform)
+        settings = settings_from(http_port, data_dir, host, mqtt_port)
+    serve(build(settings))
+
+
+def build(settings: Settings) -> Platform:
+    """The platform, or one line on stderr and exit code 4 when its data cannot be used."""
+    try:
+        return Platform.build(settings)
+    except StoreError as err:  # a damaged store, an unwritable folder, a held lock
+        raise fail(f"{_one_line(err)} [{err.code}]", EXIT_STORE) from None
+    except OSError as err:  # the data folder or a file in it
+        where = err.filename or settings.data_dir
+        raise fail(
+            f"cannot use the data folder: {where}: {err.strerror or err}", EXIT_STORE
+        ) from None
+    except AiotError as err:
+        raise fail(f"{err.message} [{err.code}]") from None
+
+
+def _one_line(err: StoreError) -> str:
+    """The error's message and, when the message does not say it, the driver's first line."""
+    reason = str(err.detail).strip().splitlines()[0] if err.detail else ""
+    return f"{err.message} ({reason})" if reason and reason not in err.message else err.message

@@ -9,6 +9,11 @@ the size of the messages, and a restart replays exactly what the last transactio
 take. Every ``checkpoint_every``
 seconds the store is checkpointed and the position released to the log, which may then drop
 old segments.
+
+A store that fails to apply (or checkpoint) is the applier's :attr:`~Applier.fault` until an
+attempt succeeds; the thread retries every second. While there is a fault, :meth:`check`
+refuses new appends, so nothing is acknowledged that the store may never return; what the log
+already holds stays there and is applied once the store works again.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from aiot.errors import AiotError, StoreError
 from aiot.store.base import TelemetryStore
 from aiot.store.wal import IngestLog
 
@@ -59,12 +65,26 @@ class Applier:
         self._stopping = False
         self.failures = 0
         self.gaps = 0
+        self._fault: str | None = None
 
     @property
     def applied(self) -> int:
         """The log offset up to which the store has applied records."""
         with self._cond:
             return self._applied
+
+    @property
+    def fault(self) -> str | None:
+        """Why the store failed its last attempt to take the log (None while it works)."""
+        return self._fault
+
+    def check(self) -> None:
+        """Raise StoreError while the store is failing, so that nothing new is acknowledged."""
+        fault = self._fault
+        if fault is not None:
+            raise StoreError(
+                "the telemetry store is failing; nothing is acknowledged until it recovers", fault
+            )
 
     def appended(self, end: int) -> None:
         """The log grew to ``end`` (acknowledged now): wake the thread."""
@@ -91,6 +111,13 @@ class Applier:
             self._release()
         except Exception as err:  # the log keeps the records: the next start replays them
             log.error("the store did not take the whole ingest log before stopping: %r", err)
+
+    def replay(self) -> None:
+        """Apply what the store has not taken (at start); a failure becomes the fault, retried."""
+        try:
+            self.catch_up()
+        except Exception as err:  # start anyway: health says why, and writes are refused
+            self._failed(err)
 
     def catch_up(self) -> None:
         """Apply every record in the log now, in this thread (replay at start, tests)."""
@@ -119,9 +146,21 @@ class Applier:
                 if self._clock() - self._released_at >= self.checkpoint_every:
                     self._release()
             except Exception as err:  # a store failure: retry, the log keeps the records
-                self.failures += 1
-                log.error("applying the ingest log to the store failed: %r", err)
+                self._failed(err)
                 time.sleep(1.0)
+            else:
+                self._recovered()
+
+    def _failed(self, err: Exception) -> None:
+        self.failures += 1
+        if self._fault is None:  # once per fault, not every second while it lasts
+            log.error("the store cannot take the ingest log; writes are refused: %r", err)
+        self._fault = _describe(err)
+
+    def _recovered(self) -> None:
+        if self._fault is not None:
+            log.warning("the store takes the ingest log again; writes are accepted")
+        self._fault = None
 
     def _due(self) -> bool:
         """Whether to apply now rather than let more records gather (called under the lock)."""
@@ -177,4 +216,13 @@ class Applier:
                 "p99": float(np.percentile(delays, 99)) if len(delays) else None,
             },
             "failures": self.failures,
+            "fault": self._fault,
         }
+
+
+def _describe(err: Exception) -> str:
+    """A store failure in one line: aiot's message and the driver's first line."""
+    if not isinstance(err, AiotError):
+        return repr(err)
+    reason = str(err.detail).splitlines()[0] if err.detail else ""
+    return f"{err.message}: {reason}" if reason else err.message

@@ -8,7 +8,8 @@ group, so nothing is acknowledged that is not durable. The :class:`~aiot.ingest.
 then applies the log to the telemetry store in large batches in the background; queries wait
 for it (:meth:`Ingestor.settle`) so that they see every point acknowledged before them.
 When the store falls behind by ``max_log_lag_points``, appends wait: devices are slowed,
-never refused.
+never refused. While the store fails to apply the log, appends are refused with StoreError
+(HTTP 503, MQTT: no PUBACK and the connection closed) until it recovers.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class Ingestor:
 
     async def start(self) -> None:
         """Replay what the store has not taken, then start the group writer and the applier."""
-        await asyncio.to_thread(self.applier.catch_up)
+        await asyncio.to_thread(self.applier.replay)  # a failing store: health says so
         self.applier.start()
         self._queue = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop(), name="aiot-ingest-writer")
@@ -228,6 +229,7 @@ class Ingestor:
         self.seen.flush_due()
 
     def _append(self, by_tenant: dict[str, list[Batch]]) -> None:
+        self.applier.check()  # a failing store: refuse, rather than acknowledge what it may lose
         limit = self.settings.max_log_lag_points
         if self.wal.end - self.applier.applied > limit:  # the store is behind: slow down
             self.applier.wait(self.wal.end - limit, self.settings.query_wait_seconds * 30)
