@@ -208,3 +208,30 @@ def test_the_endpoint_raises_the_open_file_limit_to_the_hard_limit(
             running.stop()
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_ending_a_tenant_closes_its_devices_only(running: Running, pump: Any) -> None:
+    catalog = running.platform.catalog
+    catalog.create_tenant("other")
+    stranger = catalog.create_device("other", "pump-1")
+    mine, theirs = (
+        Device(running.port, pump.access_token),
+        Device(running.port, stranger.access_token),
+    )
+    assert mine.wait_connack() == theirs.wait_connack() == "Success"
+    assert running.platform.mqtt is not None
+    running.platform.mqtt.end("other")  # as deleting a tenant will
+    _wait_closed(theirs)
+    mine.publish(TELEMETRY, '{"still": 1}')  # the default tenant's device carries on
+    assert not mine.gone.is_set()
+    mine.close()
+    theirs.close()
+
+
+def test_a_deleted_device_cannot_come_back_through_a_racing_connect(
+    running: Running, pump: Any
+) -> None:
+    assert running.platform.mqtt is not None
+    running.platform.mqtt.end("default", pump.id)  # deleted, but the token still resolves
+    device = Device(running.port, pump.access_token)
+    assert device.wait_connack() == "Not authorized"

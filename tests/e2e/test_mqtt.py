@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -174,3 +175,53 @@ def test_a_subscribe_flood_is_refused_in_bounded_memory(server: AiotProcess) -> 
     sock.close()
     with server.admin() as api:
         assert api.get("/api/devices/flooder/latest").json()["ok"]["value"] == 1
+
+
+class _Watched:
+    """A paho device that notes when aiot drops it, and does not reconnect."""
+
+    def __init__(self, server: AiotProcess, token: str) -> None:
+        self.gone = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self.client.username_pw_set(token)
+        self.client.on_disconnect = lambda *_: self.gone.set()
+        self.client.connect("127.0.0.1", server.mqtt_port, 30)
+        self.client.loop_start()
+
+    def publish(self, value: int) -> bool:
+        """Publish at QoS 1; whether aiot acknowledged it within 2 s."""
+        info = self.client.publish("v1/devices/me/telemetry", json.dumps({"v": value}), qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:  # paho refuses once disconnected
+            return False
+        info.wait_for_publish(2)
+        return info.is_published()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_deleting_a_device_ends_its_session_at_once(server: AiotProcess) -> None:
+    doomed = _Watched(server, _device(server, "doomed")["access_token"])
+    kept = _Watched(server, _device(server, "kept")["access_token"])
+    late = _raw_device(server, _device(server, "doomed-raw")["access_token"])
+    try:
+        assert doomed.publish(1) and kept.publish(1)
+        with server.admin() as api:
+            accepted = api.get("/api/ingest/stats").json()["accepted_points"]
+            assert api.delete("/api/devices/doomed").status_code == 204
+            assert api.delete("/api/devices/doomed-raw").status_code == 204
+            assert doomed.gone.wait(1.0), "the deleted device's session stayed open"
+            late.settimeout(1.0)
+            assert late.recv(16) == b"", "the deleted device's raw session stayed open"
+            with contextlib.suppress(OSError):  # what a device sends after: nothing stored
+                late.sendall(codec.publish("v1/devices/me/telemetry", b'{"v": 2}', 1, 9))
+            assert not doomed.publish(2)
+            assert kept.publish(2) and not kept.gone.is_set()  # other devices carry on
+            time.sleep(0.5)
+            after = api.get("/api/ingest/stats").json()["accepted_points"]
+            assert after == accepted + 1  # only the kept device's point
+    finally:
+        late.close()
+        doomed.stop()
+        kept.stop()

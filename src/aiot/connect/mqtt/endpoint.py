@@ -10,14 +10,16 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from aiot.connect import topics
 from aiot.connect.lograte import RateLimitedLog
 from aiot.connect.mqtt.gate import Gate, raise_file_limit
 from aiot.connect.mqtt.session import DeviceSession
-from aiot.domain import Command
+from aiot.domain import Command, Device
 from aiot.errors import DeviceOffline, ServiceError
 from aiot.ingest import Ingestor
 from aiot.settings import MqttSettings
@@ -25,6 +27,8 @@ from aiot.settings import MqttSettings
 __all__ = ["MqttEndpoint"]
 
 log = logging.getLogger("aiot.mqtt")
+_ENDED_KEPT = 10_000  # deleted devices remembered, against a CONNECT racing the deletion
+_END_WAIT = 5.0  # seconds to wait for an ended session's last reads to be durable
 
 
 class MqttEndpoint:
@@ -45,6 +49,8 @@ class MqttEndpoint:
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ended: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._ended_lock = threading.Lock()
 
     async def start(self) -> None:
         """Listen for devices; the bound port is in :attr:`port`."""
@@ -90,6 +96,45 @@ class MqttEndpoint:
         self.sessions.discard(session)
         if session.device is not None and self._devices.get(session.device.id) is session:
             del self._devices[session.device.id]
+
+    def end(self, tenant: str, device_id: str | None = None) -> None:
+        """End the sessions of a deleted device (``None``: of every device of the tenant).
+
+        Safe from any thread. From another thread it returns once what those sessions had read
+        is durable or refused, so that deleting the device's data afterwards deletes all of it.
+        """
+        if device_id is not None:  # ids are never reused; a tenant's name may be, later
+            with self._ended_lock:
+                self._ended[(tenant, device_id)] = None
+                while len(self._ended) > _ENDED_KEPT:
+                    self._ended.popitem(last=False)
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if _running_loop() is loop:
+            for session in self._of(tenant, device_id):
+                session.close()
+            return
+        ending = asyncio.run_coroutine_threadsafe(self._end(tenant, device_id), loop)
+        with contextlib.suppress(TimeoutError):
+            ending.result(_END_WAIT)
+
+    async def _end(self, tenant: str, device_id: str | None) -> None:
+        await asyncio.gather(*(session.end() for session in self._of(tenant, device_id)))
+
+    def _of(self, tenant: str, device_id: str | None) -> list[DeviceSession]:
+        return [
+            s
+            for s in self.sessions
+            if s.device is not None
+            and s.device.tenant == tenant
+            and device_id in (None, s.device.id)
+        ]
+
+    def ended(self, device: Device) -> bool:
+        """Whether the device was deleted while this process runs."""
+        with self._ended_lock:
+            return (device.tenant, device.id) in self._ended
 
     def connected(self) -> int:
         """How many devices are connected."""
@@ -147,6 +192,13 @@ class MqttEndpoint:
         session = self._session(tenant, device_id, topics.ATTRIBUTES)
         if session is not None:
             session.send(topics.ATTRIBUTES, values)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _tls(settings: MqttSettings) -> ssl.SSLContext | None:

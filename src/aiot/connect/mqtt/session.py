@@ -11,6 +11,7 @@ own in-flight window, as TCP back-pressure, and loses nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -220,7 +221,7 @@ class DeviceSession(asyncio.Protocol):
         device = await asyncio.to_thread(catalog.device_by_token, token) if token else None
         if self.state != "auth":
             return
-        if device is None:
+        if device is None or self.endpoint.ended(device):  # deleted while we looked it up
             self.ingest.stats.unknown_token()
             self._write(codec.connack(codec.CONNACK_NOT_AUTHORIZED))
             return self.close()
@@ -341,6 +342,13 @@ class DeviceSession(asyncio.Protocol):
         """The remote address, for the log."""
         name = self.transport.get_extra_info("peername") if self.transport else None
         return f"{name[0]}:{name[1]}" if isinstance(name, tuple) else "?"
+
+    async def end(self) -> None:
+        """Close now, then wait until what was read before is durable or refused."""
+        self.close()
+        if self._tail is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._tail)
 
     def close(self) -> None:
         """Drop the connection now; nothing further is read from it."""
