@@ -220,9 +220,18 @@ class Platform:
     def delete_device(self, tenant: str, device_id: str) -> Device:
         """Remove a device from the catalog and its telemetry from the store; end its sessions."""
         device = self.catalog.delete_device(tenant, device_id)
+        self.bridges.forget(tenant, device.id)
         if self.mqtt is not None:  # before its data goes, so that nothing of it comes after
             self.mqtt.end(tenant, device.id)
         self.reader().delete_device(tenant, device.id)
+        return device
+
+    def new_token(self, tenant: str, device_id: str) -> Device:
+        """Give a device a fresh access token; sessions opened with the old one end at once."""
+        old = self.catalog.device(tenant, device_id)
+        device = self.catalog.new_token(tenant, old.id)
+        if self.mqtt is not None:
+            self.mqtt.end(tenant, device.id, old.access_token)
         return device
 
     def train_model(self, tenant: str, device_id: str, spec: training.TrainSpec) -> ModelCard:

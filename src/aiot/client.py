@@ -160,6 +160,11 @@ class Client:
         """Delete a device and its telemetry."""
         self._call("DELETE", f"/api/devices/{device}")
 
+    def new_token(self, device: str) -> dict[str, Any]:
+        """Give a device a fresh access token (the old one stops working); the device."""
+        result: dict[str, Any] = self._call("POST", f"/api/devices/{device}/token")
+        return result
+
     # telemetry
 
     def telemetry(

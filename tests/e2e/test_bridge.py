@@ -174,3 +174,26 @@ def test_a_bridge_that_cannot_start_never_stops_aiot(tmp_path: Path) -> None:
             assert api.get("/api/bridges").json() == []
     finally:
         server.stop()
+
+
+def test_a_deleted_device_seen_again_by_a_bridge_is_a_new_device(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    server = AiotProcess(tmp_path / "aiot-data")
+    server.start()
+    try:
+        with server.admin() as api:
+            body = {"name": "plant", "url": broker.url, "topics": ["plant/{device}/{key}"]}
+            body |= {"create_devices": True}
+            assert api.post("/api/bridges", json=body).status_code == 201
+            assert _wait_connected(api)
+            _publish(broker, [("plant/pump-1/temp", "20.0")])
+            assert len(_wait_points(api, "pump-1", "temp", 1)) == 1
+            first = api.get("/api/devices/pump-1").json()["id"]
+            assert api.delete("/api/devices/pump-1").status_code == 204
+            _publish(broker, [("plant/pump-1/temp", "22.0")])
+            # stored for a device the API can see, never under the deleted one's id
+            assert [p["value"] for p in _wait_points(api, "pump-1", "temp", 1)] == [22.0]
+            assert api.get("/api/devices/pump-1").json()["id"] != first
+    finally:
+        server.stop()

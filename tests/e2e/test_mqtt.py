@@ -225,3 +225,34 @@ def test_deleting_a_device_ends_its_session_at_once(server: AiotProcess) -> None
         late.close()
         doomed.stop()
         kept.stop()
+
+
+def test_a_new_token_ends_the_old_ones_sessions_and_only_the_new_one_works(
+    server: AiotProcess,
+) -> None:
+    old = _device(server, "rekeyed")["access_token"]
+    device = _Watched(server, old)
+    try:
+        assert device.publish(1)
+        made = server.cli("devices", "token", "rekeyed")
+        assert made.returncode == 0, made.stderr
+        assert device.gone.wait(1.0), "the session opened with the old token stayed open"
+        with server.admin() as api:
+            new = api.get("/api/devices/rekeyed").json()["access_token"]
+            assert new != old and new in made.stdout
+            assert api.post(f"/api/v1/{old}/telemetry", json={"v": 2}).status_code == 401
+            assert api.post(f"/api/v1/{new}/telemetry", json={"v": 3}).status_code == 200
+        again = _Watched(server, old)  # the old token is refused at CONNECT
+        try:
+            assert again.gone.wait(2.0) and not again.publish(4)
+        finally:
+            again.stop()
+        fresh = _Watched(server, new)
+        try:
+            assert fresh.publish(5)
+        finally:
+            fresh.stop()
+        with server.admin() as api:
+            assert api.get("/api/devices/rekeyed/latest").json()["v"]["value"] == 5
+    finally:
+        device.stop()

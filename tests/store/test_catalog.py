@@ -8,7 +8,7 @@ import pytest
 
 from aiot.domain import Role
 from aiot.errors import Conflict, NotFound
-from aiot.store.catalog import Catalog
+from aiot.store.catalog import Catalog, records
 
 
 @pytest.fixture
@@ -30,6 +30,37 @@ def test_devices_are_per_tenant(catalog: Catalog) -> None:
     assert catalog.device_by_token(dev.access_token) == dev
     catalog.delete_device("a", dev.id)
     assert catalog.device_by_token(dev.access_token) is None
+
+
+def test_a_new_token_replaces_the_old_one_at_once(catalog: Catalog) -> None:
+    dev = catalog.create_device("a", "pump")
+    assert catalog.device_by_token(dev.access_token) == dev  # cached
+    renewed = catalog.new_token("a", "pump")
+    assert renewed.id == dev.id and renewed.access_token != dev.access_token
+    assert catalog.device_by_token(dev.access_token) is None
+    assert catalog.device_by_token(renewed.access_token) == renewed
+    with pytest.raises(NotFound):
+        catalog.new_token("b", dev.id)
+
+
+def test_a_lookup_racing_a_deletion_does_not_bring_the_token_back(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dev = catalog.create_device("a", "pump")
+    real, raced = records.device, []
+
+    def read_then_delete(*args: object) -> object:
+        found = real(*args)  # type: ignore[arg-type]
+        if not raced:  # the device is deleted while its token's row is being read
+            raced.append(True)
+            catalog.delete_device("a", dev.id)
+        return found
+
+    monkeypatch.setattr(records, "device", read_then_delete)
+    catalog.device_by_token(dev.access_token)
+    monkeypatch.undo()
+    assert raced
+    assert catalog.device_by_token(dev.access_token) is None  # not cached from before
 
 
 def test_keys_are_stored_hashed(catalog: Catalog, tmp_path: Path) -> None:

@@ -64,6 +64,12 @@ def delete_device(device_id: str, platform: PlatformDep, principal: Operator) ->
     platform.delete_device(principal.tenant, device_id)
 
 
+@router.post("/{device_id}/token", responses=errors(404))
+def new_token(device_id: str, platform: PlatformDep, principal: Operator) -> dict[str, Any]:
+    """Give the device a fresh access token; the old one, and its sessions, end at once."""
+    return _device_json(platform.new_token(principal.tenant, device_id), principal)
+
+
 @router.get("/{device_id}/telemetry")
 def telemetry(
     device_id: str,

@@ -120,6 +120,14 @@ def devices_remove(ctx: typer.Context, device: str) -> None:
     console.print(f"device {device} removed")
 
 
+@devices.command("token")
+@command
+def devices_token(ctx: typer.Context, device: str) -> None:
+    """Give a device a fresh access token; its sessions with the old one end at once."""
+    found = client_from(ctx).new_token(device)
+    console.print(f"device {found['name']}: new access token {found['access_token']}")
+
+
 @telemetry.command("query")
 @command
 def telemetry_query(

@@ -223,6 +223,12 @@ class BridgeRunner:
                 self._devices[name] = await asyncio.to_thread(self._find_or_create, name)
         return self._devices[name]
 
+    def forget(self, device_id: str) -> None:
+        """Drop a deleted device from the names looked up (safe from any thread)."""
+        for name, known in list(self._devices.items()):
+            if known == device_id:
+                self._devices.pop(name, None)
+
     def _find_or_create(self, name: str) -> str:
         catalog, tenant = self.ingest.catalog, self.bridge.tenant
         try:

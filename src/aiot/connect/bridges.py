@@ -96,6 +96,12 @@ class Bridges:
             runner.stop()
         return bridge
 
+    def forget(self, tenant: str, device_id: str) -> None:
+        """Forget a deleted device: its name, seen again, is looked up (or created) anew."""
+        for runner in list(self._runners.values()):
+            if runner.bridge.tenant == tenant:
+                runner.forget(device_id)
+
     def list(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's bridges with their connection state and counters."""
         return [self._shown(b) for b in self.catalog.bridges(tenant)]

@@ -49,7 +49,8 @@ class MqttEndpoint:
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._ended: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # (tenant, device id) of a deleted device, or (tenant, device id, token) of a replaced token
+        self._ended: OrderedDict[tuple[str, ...], None] = OrderedDict()
         self._ended_lock = threading.Lock()
 
     async def start(self) -> None:
@@ -97,15 +98,18 @@ class MqttEndpoint:
         if session.device is not None and self._devices.get(session.device.id) is session:
             del self._devices[session.device.id]
 
-    def end(self, tenant: str, device_id: str | None = None) -> None:
+    def end(self, tenant: str, device_id: str | None = None, token: str | None = None) -> None:
         """End the sessions of a deleted device (``None``: of every device of the tenant).
 
+        With ``token``, only that credential has ended (the device was given a new one): its
+        sessions close, and a CONNECT that raced the change with the old token is refused.
         Safe from any thread. From another thread it returns once what those sessions had read
         is durable or refused, so that deleting the device's data afterwards deletes all of it.
         """
         if device_id is not None:  # ids are never reused; a tenant's name may be, later
+            ended = (tenant, device_id) if token is None else (tenant, device_id, token)
             with self._ended_lock:
-                self._ended[(tenant, device_id)] = None
+                self._ended[ended] = None
                 while len(self._ended) > _ENDED_KEPT:
                     self._ended.popitem(last=False)
         loop = self._loop
@@ -132,9 +136,13 @@ class MqttEndpoint:
         ]
 
     def ended(self, device: Device) -> bool:
-        """Whether the device was deleted while this process runs."""
+        """Whether the device was deleted, or its token replaced, while this process runs."""
         with self._ended_lock:
-            return (device.tenant, device.id) in self._ended
+            return (device.tenant, device.id) in self._ended or (
+                device.tenant,
+                device.id,
+                device.access_token,
+            ) in self._ended
 
     def connected(self) -> int:
         """How many devices are connected."""

@@ -58,6 +58,7 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
             raise StoreError(f"cannot open the catalog at {url}", str(err)) from err
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._tokens: dict[str, Device] = {}  # by the token's keyed hash
+        self._forgotten = 0  # tokens dropped from the cache: a lookup begun before is not cached
         self._lock = threading.Lock()
         self._check_key()
 
@@ -165,9 +166,26 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
         with self._session() as s:
             s.execute(delete(AttributeRow).filter_by(tenant_id=tenant, device_id=found.id))
             s.execute(delete(DeviceRow).filter_by(tenant_id=tenant, id=found.id))
-        with self._lock:
-            self._tokens.pop(self._box.digest(found.access_token), None)
+        self._forget(found.access_token)
         return found
+
+    def new_token(self, tenant: str, device_id: str) -> Device:
+        """Give the device a fresh access token; the old one stops working at once."""
+        found = self.device(tenant, device_id)
+        token = secrets.token_urlsafe(15)
+        with self._session() as s:
+            s.execute(
+                update(DeviceRow)
+                .filter_by(tenant_id=tenant, id=found.id)
+                .values(token_hash=self._box.digest(token), token_secret=self._box.encrypt(token))
+            )
+        self._forget(found.access_token)
+        return self.device(tenant, found.id)
+
+    def _forget(self, token: str) -> None:
+        with self._lock:
+            self._tokens.pop(self._box.digest(token), None)
+            self._forgotten += 1
 
     def device_by_token(self, token: str) -> Device | None:
         """The device an access token belongs to (cached), or None."""
@@ -175,9 +193,20 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
             return None
         digest = self._box.digest(token)  # looked up by keyed hash: timing tells nothing
         with self._lock:
-            cached = self._tokens.get(digest)
+            cached, forgotten = self._tokens.get(digest), self._forgotten
         if cached is not None:
             return cached
+        found = self._by_token(digest, token)
+        with self._lock:
+            if found is None or forgotten == self._forgotten:
+                if found is not None:
+                    self._tokens[digest] = found
+                return found
+        # a device was deleted or re-keyed during the read, perhaps this one: read it again
+        # (its change is committed by now), and do not cache what may be stale
+        return self._by_token(digest, token)
+
+    def _by_token(self, digest: str, token: str) -> Device | None:
         with self._session() as s:
             row = s.scalar(select(DeviceRow).filter_by(token_hash=digest))
         if row is None:
@@ -185,8 +214,6 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
         found = records.device(row, self._box)
         if not hmac.compare_digest(found.access_token.encode(), token.encode()):
             return None  # a hash collision, were one ever found
-        with self._lock:
-            self._tokens[digest] = found
         return found
 
     def touch_devices(self, tenant: str, device_ids: Sequence[str], when: datetime) -> None:
