@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 
 from aiot.connect.bridges import Bridges
 from aiot.connect.mqtt import MqttEndpoint
-from aiot.domain import Batch, Command, Device, DeviceChannel, Principal, Role
-from aiot.errors import AiotError, DeviceOffline, Forbidden, NotFound, Unauthorized
+from aiot.domain import Batch, Command, Device, DeviceChannel, Principal, Role, Tenant
+from aiot.errors import AiotError, Conflict, DeviceOffline, Forbidden, NotFound, Unauthorized
 from aiot.ingest import Ingestor
 from aiot.models import hub
 from aiot.models import train as training
@@ -225,6 +225,19 @@ class Platform:
             self.mqtt.end(tenant, device.id)
         self.reader().delete_device(tenant, device.id)
         return device
+
+    def delete_tenant(self, tenant: str) -> Tenant:
+        """Remove a tenant with everything it has; its keys, tokens and sessions end at once."""
+        if tenant == self.settings.default_tenant:
+            raise Conflict("the default tenant cannot be deleted (aiot makes it at every start)")
+        found = self.catalog.delete_tenant(tenant)  # keys and tokens stop working here
+        self.bridges.stop_tenant(tenant)
+        self.stream.reload(wait=5.0)  # its deployments score nothing more
+        if self.mqtt is not None:
+            self.mqtt.end(tenant)
+        self.reader().delete_tenant(tenant)  # once the store holds all it was sent
+        hub.delete_tenant(self.settings.data_dir, tenant)
+        return found
 
     def new_token(self, tenant: str, device_id: str) -> Device:
         """Give a device a fresh access token; sessions opened with the old one end at once."""

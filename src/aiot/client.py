@@ -121,6 +121,10 @@ class Client:
         result: list[dict[str, Any]] = self._call("GET", "/api/tenants")
         return result
 
+    def delete_tenant(self, tenant_id: str) -> None:
+        """Delete a tenant and everything it has (admin key)."""
+        self._call("DELETE", f"/api/tenants/{tenant_id}")
+
     def create_tenant(self, tenant_id: str, name: str | None = None) -> dict[str, Any]:
         """Create a tenant (admin key)."""
         result: dict[str, Any] = self._call(

@@ -75,6 +75,18 @@ def list_tenants(platform: PlatformDep, principal: Caller) -> list[dict[str, Any
     return [_tenant_json(t) for t in platform.catalog.tenants()]
 
 
+@router.delete("/{tenant_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))
+def delete_tenant(
+    tenant_id: TenantId, request: Request, platform: PlatformDep, principal: Caller
+) -> None:
+    """Delete a tenant with all it has (admin key only); its sessions end at once."""
+    _platform_admin(principal)
+    keys = platform.catalog.keys(tenant_id)
+    platform.delete_tenant(tenant_id)
+    for key in keys:
+        request.app.state.live_sessions.revoke(key.id)
+
+
 @router.post("/{tenant_id}/keys", status_code=status.HTTP_201_CREATED)
 def create_key(
     tenant_id: TenantId, body: KeyIn, platform: PlatformDep, principal: Caller

@@ -57,6 +57,20 @@ def tenants_add(ctx: typer.Context, tenant_id: str, name: str | None = None) -> 
     console.print(f"tenant [bold]{created['id']}[/] created")
 
 
+@tenants.command("remove")
+@command
+def tenants_remove(
+    ctx: typer.Context,
+    tenant_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="confirm: every record of it goes")] = False,
+) -> None:
+    """Delete a tenant with its devices, telemetry, keys, bridges, deployments and alarms."""
+    if not yes:
+        raise typer.BadParameter("deleting a tenant deletes all its data: add --yes to confirm")
+    client_from(ctx).delete_tenant(tenant_id)
+    console.print(f"tenant {tenant_id} removed")
+
+
 @tenants.command("key")
 @command
 def tenants_key(

@@ -96,6 +96,13 @@ class Bridges:
             runner.stop()
         return bridge
 
+    def stop_tenant(self, tenant: str) -> None:
+        """Stop the bridges of a deleted tenant (the catalog has dropped them already)."""
+        for bridge_id, runner in list(self._runners.items()):
+            if runner.bridge.tenant == tenant:
+                self._runners.pop(bridge_id, None)
+                runner.stop()
+
     def forget(self, tenant: str, device_id: str) -> None:
         """Forget a deleted device: its name, seen again, is looked up (or created) anew."""
         for runner in list(self._runners.values()):

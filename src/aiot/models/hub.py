@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,11 @@ def load(root: Path, tenant: str, name: str, version: str = "1") -> BaseDetector
         raise NotFound(f"no model {name} version {version} for tenant {tenant}")
     config = json.loads((folder / "config.json").read_text())
     return _build(config, (folder / "state.npz").read_bytes())
+
+
+def delete_tenant(root: Path, tenant: str) -> None:
+    """Remove every model version of a tenant."""
+    shutil.rmtree(root / "models" / _safe(tenant, "tenant"), ignore_errors=True)
 
 
 def list_versions(root: Path, tenant: str) -> list[ModelCard]:

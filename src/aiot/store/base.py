@@ -125,6 +125,10 @@ class TelemetryStore(Protocol):
         """Delete every point of ``device``; return how many."""
         ...
 
+    def delete_tenant(self, tenant: str) -> int:
+        """Delete every point of the tenant; return how many."""
+        ...
+
     def count(self, tenant: str) -> int:
         """How many points the tenant has."""
         ...

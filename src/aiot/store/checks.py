@@ -139,6 +139,17 @@ def check_tenants_isolated(store: TelemetryStore) -> None:
     assert store.count("t1") == 2 and store.count("t2") == 0
 
 
+def check_delete_tenant(store: TelemetryStore) -> None:
+    """delete_tenant drops every point and key of one tenant and nothing of another."""
+    store.write(Batch.numeric("t1", ["d1", "d2"], "x", [1, 2], [1.0, 2.0]))
+    store.write(Batch.numeric("t2", "d1", "x", [1], [5.0]))
+    assert store.delete_tenant("t1") == 2
+    assert store.count("t1") == 0 and store.keys("t1", "d1") == []
+    assert store.latest("t2", "d1").column("value").to_pylist() == [5.0]
+    store.write(Batch.numeric("t1", "d1", "x", [3], [3.0]))  # the name may be used again
+    assert store.query("t1", "d1", None, 0, 10).column("value").to_pylist() == [3.0]
+
+
 def check_retention(store: TelemetryStore) -> None:
     """delete_before drops older points of one tenant, optionally of one device."""
     store.write(Batch.numeric("t1", ["d1", "d1", "d2", "d2"], "x", [1, 5, 1, 5], [1.0] * 4))
@@ -205,6 +216,7 @@ ALL_CHECKS: list[Check] = [
     check_aggregates_skip_text,
     check_latest_and_keys,
     check_tenants_isolated,
+    check_delete_tenant,
     check_retention,
     check_empty_results,
     check_large_batch,

@@ -274,6 +274,12 @@ class DuckDBStore:
             con.execute(f"DELETE FROM series WHERE id IN ({', '.join(map(str, ids))})").fetchall()
         return deleted
 
+    def delete_tenant(self, tenant: str) -> int:
+        """Drop every point and series of the tenant."""
+        with self._lock:
+            devices = self._index.devices(tenant)
+        return sum(self.delete_device(tenant, device) for device in devices)
+
     def _delete(self, where: str, params: list[Any]) -> int:
         with self._cursor() as con:
             rows = con.execute(f"DELETE FROM points p WHERE {where}", params).fetchall()

@@ -172,6 +172,12 @@ class MemoryStore:
         """Drop every point of ``device``."""
         return self._delete(tenant, device, lambda s: np.ones(len(s.ts), dtype=bool))
 
+    def delete_tenant(self, tenant: str) -> int:
+        """Drop every point of the tenant."""
+        with self._lock:
+            doomed = [name for name in self._series if name[0] == tenant]
+            return sum(len(self._series.pop(name).ts) for name in doomed)
+
     def _delete(self, tenant: str, device: str | None, doomed: Callable[[_Series], Array]) -> int:
         removed = 0
         with self._lock:

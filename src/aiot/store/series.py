@@ -70,6 +70,10 @@ class SeriesIndex:
             return sorted(found.values())
         return sorted(found[k] for k in set(keys) if k in found)
 
+    def devices(self, tenant: str) -> list[str]:
+        """The devices of a tenant that have series."""
+        return sorted(d for t, d in self._devices if t == tenant)
+
     def forget(self, tenant: str, device: str) -> list[int]:
         """Drop a device's series; their ids."""
         gone = self._devices.pop((tenant, device), {})

@@ -61,6 +61,7 @@ class StreamRunner:
         self._cond = threading.Condition()
         self._reload = True
         self._stopping = False
+        self._rounds = [0, 0]  # rounds of the thread begun, ended: for reload(wait=...)
         self._thread: threading.Thread | None = None
         self._saved_at = clock()
         self._devices_at = 0.0
@@ -100,11 +101,18 @@ class StreamRunner:
         with self._cond:
             self._cond.notify_all()
 
-    def reload(self) -> None:
-        """Deployments changed in the catalog: pick them up before the next records."""
+    def reload(self, wait: float = 0.0) -> None:
+        """Deployments changed in the catalog: pick them up before the next records.
+
+        With ``wait``, return once the thread has finished a round begun after this call (up to
+        ``wait`` seconds), so that nothing of a removed deployment is scored afterwards.
+        """
         with self._cond:
             self._reload = True
             self._cond.notify_all()
+            after = self._rounds[0] + 1
+            if wait and self._thread is not None:
+                self._cond.wait_for(lambda: self._rounds[1] >= after, wait)
 
     def backfill(self, deployment_id: str, start_ms: int, end_ms: int) -> None:
         """Score the stored history ``[start, end)`` before live points (in the stream thread)."""
@@ -138,6 +146,7 @@ class StreamRunner:
                 )
                 if self._stopping:
                     return
+                self._rounds[0] += 1
             try:
                 self._sync()
                 self._history()
@@ -149,6 +158,9 @@ class StreamRunner:
                 self.failures += 1
                 log.error("the stream stage failed on a batch: %r", err)
                 time.sleep(1.0)
+            with self._cond:
+                self._rounds[1] += 1
+                self._cond.notify_all()
 
     def _sync(self) -> None:
         """Bring the running deployments in line with the catalog (new, changed, removed)."""

@@ -26,8 +26,11 @@ from aiot.store.catalog.deployments import DeploymentsMixin
 from aiot.store.catalog.engine import migrate, open_engine, scrub
 from aiot.store.catalog.records import Rejection
 from aiot.store.catalog.tables import (
+    AlarmRow,
     ApiKeyRow,
     AttributeRow,
+    BridgeRow,
+    DeploymentRow,
     DeviceRow,
     RejectionRow,
     SecretKeyRow,
@@ -37,6 +40,7 @@ from aiot.store.secrets import SecretBox
 
 __all__ = ["Catalog", "Rejection"]
 
+_OF_TENANT = (AlarmRow, DeploymentRow, AttributeRow, RejectionRow, BridgeRow, ApiKeyRow, DeviceRow)
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SCOPES = ("client", "shared", "server")
 
@@ -116,6 +120,20 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
         """Every tenant, by id."""
         with self._session() as s:
             return [records.tenant(r) for r in s.scalars(select(TenantRow).order_by(TenantRow.id))]
+
+    def delete_tenant(self, tenant_id: str) -> Tenant:
+        """Remove the tenant and every record of it (devices, keys, bridges, deployments…)."""
+        found = self.find_tenant(tenant_id)
+        if found is None:
+            raise NotFound(f"no tenant {tenant_id!r}")
+        with self._session() as s:
+            for row in _OF_TENANT:  # what refers to devices and deployments goes first
+                s.execute(delete(row).filter_by(tenant_id=tenant_id))
+            s.execute(delete(TenantRow).filter_by(id=tenant_id))
+        with self._lock:  # its devices' tokens stop working at once
+            self._tokens = {k: d for k, d in self._tokens.items() if d.tenant != tenant_id}
+            self._forgotten += 1
+        return found
 
     # devices
 
