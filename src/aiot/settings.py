@@ -56,6 +56,9 @@ class MqttSettings(BaseModel):
     messages_per_second: float | None = Field(
         default=None, gt=0, description="per device, bursts of 1 s; above it reads are paused"
     )
+    receive_maximum: int = Field(
+        default=1000, ge=1, le=65535, description="QoS 1 messages a device may have unacked (v5)"
+    )
     keepalive_grace: float = Field(default=1.5, ge=1.0, description="times the keep-alive")
     connect_timeout_seconds: float = Field(
         default=10.0, gt=0, description="from accept to CONNACK; bytes received do not extend it"

@@ -84,12 +84,11 @@ def test_invalid_json_is_counted_and_acknowledged(running: Running, pump: Any) -
     assert _points(running, pump.id)["key"] == ["ok"]
 
 
-def test_another_devices_topic_disconnects_and_writes_nothing(running: Running, pump: Any) -> None:
+def test_another_devices_topic_writes_nothing(running: Running, pump: Any) -> None:
     other = running.platform.catalog.create_device("default", "pump-2")
     device = Device(running.port, pump.access_token)
     device.wait_connack()
-    device.client.publish(f"v1/devices/{other.id}/telemetry", '{"spoof": 1}', qos=1)
-    _wait_closed(device)
+    device.publish(f"v1/devices/{other.id}/telemetry", '{"spoof": 1}')
     device.close()
     assert _rejected(running) == {"topic_not_allowed": 1}
     assert _points(running, other.id)["key"] == []

@@ -4,7 +4,7 @@ A burst gathers the PUBLISH packets of one ``data_received`` call. The common bu
 telemetry: its points are decoded at once into the connection's :class:`Gathered` columns,
 which gather every such burst until the ingest writer takes them for the next log append
 (a group commit with every other connection), and its PUBACKs are written when that append
-is durable. Any other burst (client attributes, attribute requests) is completed as one unit by
+is durable. Any other burst (client attributes, attribute requests, client-side RPC) is completed as one unit by
 :func:`complete`, after the bursts before it: telemetry, then one catalog write, then answers
 and PUBACKs, in the order the packets came.
 """
@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiot.connect import topics
+from aiot.connect import client_rpc, topics
 from aiot.connect.columns import Columns
 from aiot.connect.mqtt import codec
 from aiot.connect.payloads import (
@@ -43,15 +43,16 @@ class Burst:
     telemetry: list[bytes] = field(default_factory=list)
     attributes: list[bytes] = field(default_factory=list)
     requests: list[tuple[int, bytes]] = field(default_factory=list)
+    calls: list[tuple[int, bytes]] = field(default_factory=list)  # client-side RPC requests
     acks: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.telemetry or self.attributes or self.requests or self.acks)
+        return bool(self.telemetry or self.attributes or self.requests or self.calls or self.acks)
 
     @property
     def only_telemetry(self) -> bool:
         """Whether the burst asks for nothing but storing telemetry."""
-        return not (self.attributes or self.requests)
+        return not (self.attributes or self.requests or self.calls)
 
 
 class Gathered:
@@ -83,7 +84,9 @@ class Gathered:
         return Batch(self.device.tenant, self.cols.table(self.device.id))
 
 
-async def complete(ingest: Ingestor, device: Device, burst: Burst) -> bytes:
+async def complete(
+    ingest: Ingestor, device: Device, burst: Burst, limits: client_rpc.SessionLimits
+) -> bytes:
     """Make the burst durable; return the bytes to write back (answers, then PUBACKs).
 
     Raises StoreError when the store fails: then nothing of the burst is acknowledged.
@@ -93,7 +96,10 @@ async def complete(ingest: Ingestor, device: Device, burst: Burst) -> bytes:
     if burst.attributes:
         await _attributes(ingest, device, burst.attributes)
     out = [await _answer(ingest, device, rid, body) for rid, body in burst.requests]
-    out.extend(codec.puback(pid) for pid in burst.acks)
+    for rid, body in burst.calls:
+        answer = client_rpc.call(ingest, device, TRANSPORT, body, limits)
+        out.append(codec.publish(topics.rpc_response(rid), answer))
+    out.append(codec.pubacks(burst.acks))
     return b"".join(out)
 
 

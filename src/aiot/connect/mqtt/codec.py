@@ -37,6 +37,7 @@ __all__ = [
 
 CONNECT, PUBLISH, PUBACK, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT = 1, 3, 4, 8, 10, 12, 14
 CONNACK_ACCEPTED, CONNACK_BAD_PROTOCOL, CONNACK_NOT_AUTHORIZED = 0, 1, 5
+TOPIC_NAME_INVALID = 0x90  # MQTT 5 PUBACK reason code
 PINGRESP = b"\xd0\x00"
 _U16 = struct.Struct("!H")
 _PUBACK = struct.Struct("!BBH")
@@ -202,10 +203,21 @@ def puback(packet_id: int) -> bytes:
     return _PUBACK.pack(0x40, 2, packet_id)
 
 
+def refused(packet_id: int, version: int, reason: int = TOPIC_NAME_INVALID) -> int:
+    """The PUBACK entry of a refused PUBLISH: MQTT 5 carries the reason, 3.1.1 cannot."""
+    return packet_id | reason << 16 if version == 5 else packet_id
+
+
+def _ack(entry: int) -> bytes:
+    if entry <= 0xFFFF:
+        return _PUBACK.pack(0x40, 2, entry)
+    return _PUBACK.pack(0x40, 3, entry & 0xFFFF) + bytes((entry >> 16,))  # v5: + reason code
+
+
 def pubacks(packet_ids: list[int]) -> bytes:
     """PUBACKs for many QoS 1 PUBLISH packets, in order, built as one array."""
-    if len(packet_ids) < 8:
-        return b"".join(map(puback, packet_ids))
+    if len(packet_ids) < 8 or max(packet_ids) > 0xFFFF:
+        return b"".join(map(_ack, packet_ids))
     out = np.empty((len(packet_ids), 2), dtype=">u2")
     out[:, 0] = 0x4002  # PUBACK, remaining length 2
     out[:, 1] = packet_ids

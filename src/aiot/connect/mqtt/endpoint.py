@@ -16,6 +16,7 @@ from collections import OrderedDict
 from typing import Any
 
 from aiot.connect import topics
+from aiot.connect.client_rpc import SessionLimits
 from aiot.connect.lograte import RateLimitedLog
 from aiot.connect.mqtt.gate import Gate, raise_file_limit
 from aiot.connect.mqtt.session import DeviceSession
@@ -45,6 +46,9 @@ class MqttEndpoint:
             settings.connect_timeout_seconds, settings.max_pending_connections, self.limited
         )
         self.port: int | None = None
+        self.limits = SessionLimits(  # what getSessionLimits reports to every device
+            settings.max_payload_bytes, settings.receive_maximum, settings.messages_per_second
+        )
         self._devices: dict[str, DeviceSession] = {}
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None

@@ -48,7 +48,7 @@ _CONNECT_MAX = 65_536
 # once lets the whole window into one commit. (Linux only; the option resets after a read.)
 _QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)
 _MAX_INFLIGHT = 8  # bursts per connection awaiting durability before reading pauses
-_INBOUND = {"telemetry", "attributes", "attribute_request", "rpc_response"}
+_INBOUND = {"telemetry", "attributes", "attribute_request", "rpc_request", "rpc_response"}
 
 
 class _Bucket:
@@ -75,6 +75,7 @@ class DeviceSession(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.state = "new"  # new → auth → open → closed
         self.keepalive = 0
+        self.version = 4  # the CONNECT's protocol level: 3 (3.1), 4 (3.1.1) or 5
         self.last_seen = time.monotonic()
         self.subscriptions: set[str] = set()
         self._buffer = bytearray()
@@ -241,17 +242,30 @@ class DeviceSession(asyncio.Protocol):
         else:
             topic = topics.parse_device_topic(msg.topic)
             if topic is None or topic.kind not in _INBOUND:
-                err = Forbidden(f"{msg.topic!r} is not a topic a device publishes to")
-                return self._misbehave(err, msg.payload, code="topic_not_allowed")
+                return self._refuse_topic(msg)
             self._route(topic, msg.payload)
         if msg.qos:
             burst.acks.append(msg.packet_id)
+
+    def _refuse_topic(self, msg: codec.Publish) -> None:
+        """Refuse one message on a topic aiot does not serve; the connection stays."""
+        assert self.device is not None
+        shown = msg.topic if len(msg.topic) <= 80 else msg.topic[:80] + "..."
+        err = Forbidden(f"{shown!r} is not a topic a device publishes to", code="topic_not_allowed")
+        self.ingest.reject(self.device.tenant, TRANSPORT, self.device.id, err, msg.payload)
+        self.endpoint.limited.warning(
+            "topic_not_allowed", "MQTT device %s published on %r: refused", self.device.id, shown
+        )
+        if msg.qos:  # 3.1.1 has no negative PUBACK; MQTT 5 says why
+            self._burst.acks.append(codec.refused(msg.packet_id, self.version))
 
     def _route(self, topic: topics.DeviceTopic, payload: bytes) -> None:
         if topic.kind == "attributes":
             self._burst.attributes.append(payload)
         elif topic.kind == "attribute_request":
             self._burst.requests.append((topic.request_id or 0, payload))
+        elif topic.kind == "rpc_request":
+            self._burst.calls.append((topic.request_id or 0, payload))
         elif topic.kind == "rpc_response":
             future = self._calls.get(topic.request_id or 0)
             if future is not None and not future.done():
@@ -274,7 +288,7 @@ class DeviceSession(asyncio.Protocol):
     async def _complete(self, burst: Burst, before: asyncio.Future[Any] | None) -> None:
         assert self.device is not None
         try:
-            out = await complete(self.ingest, self.device, burst)
+            out = await complete(self.ingest, self.device, burst, self.endpoint.limits)
         except Exception as err:  # a failed write: close, so nothing of it is acknowledged
             message = err.message if isinstance(err, AiotError) else repr(err)
             log.warning("MQTT burst of %s not stored: %s", self.device.id, message)
