@@ -1,4 +1,4 @@
-"""Client-side RPC and unsupported topics over MQTT: each costs one message, never the connection."""
+"""Client-side RPC and unsupported topics over MQTT: each costs a message, never the connection."""
 
 from __future__ import annotations
 

@@ -4,9 +4,9 @@ A burst gathers the PUBLISH packets of one ``data_received`` call. The common bu
 telemetry: its points are decoded at once into the connection's :class:`Gathered` columns,
 which gather every such burst until the ingest writer takes them for the next log append
 (a group commit with every other connection), and its PUBACKs are written when that append
-is durable. Any other burst (client attributes, attribute requests, client-side RPC) is completed as one unit by
-:func:`complete`, after the bursts before it: telemetry, then one catalog write, then answers
-and PUBACKs, in the order the packets came.
+is durable. Any other burst (client attributes, attribute requests, client-side RPC) is
+completed as one unit by :func:`complete`, after the bursts before it: telemetry, then one
+catalog write, then answers and PUBACKs, in the order the packets came.
 """
 
 from __future__ import annotations
