@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aiot.connect.bridges import Bridges
+from aiot.connect.http_rpc import Channels, HttpPolls
 from aiot.connect.mqtt import MqttEndpoint
 from aiot.domain import Batch, Command, Device, DeviceChannel, Principal, Role, Tenant
 from aiot.errors import AiotError, Conflict, DeviceOffline, Forbidden, NotFound, Unauthorized
@@ -77,7 +78,8 @@ class Platform:
         self.admin_key = admin_key
         self.ingest = Ingestor(store, catalog, settings.ingest, *_log(settings))
         self.mqtt = MqttEndpoint(self.ingest, settings.mqtt) if settings.mqtt.port else None
-        self.channel: DeviceChannel | None = self.mqtt
+        self.http_polls = HttpPolls()  # HTTP devices long-polling for commands
+        self.channel: DeviceChannel | None = Channels([*filter(None, [self.mqtt]), self.http_polls])
         self.bridges = Bridges(self.ingest)
         self.notifier = Notifier()  # started with the command path once the loop runs
         self.live = LiveHub()  # WebSocket subscribers, fed by the stream stage

@@ -66,7 +66,7 @@ def create_app(platform: Platform) -> FastAPI:
         sim.router,
     ):
         app.include_router(router, responses=REST)
-    app.include_router(device_router(platform.ingest), responses=DEVICE)
+    app.include_router(device_router(platform.ingest, platform.http_polls), responses=DEVICE)
     app.include_router(live.router)
 
     @app.get("/api/health", tags=["health"])

@@ -2,71 +2,106 @@
 
 ``POST /api/v1/{token}/telemetry`` and ``POST /api/v1/{token}/attributes`` take the same
 JSON as ThingsBoard; ``GET /api/v1/{token}/attributes?clientKeys=&sharedKeys=`` reads them
-back. An unknown token is 401; a refused payload is 400 (413 when too large) with its reason
-``code``, counted and logged; a 200 means the points are durable.
+back. ``{}`` or ``[]`` (ThingsBoard's HTTP client posts ``{}`` to test its connection) is a
+200 that stores nothing, counted as an accepted message of no points. ``POST /rpc`` is a
+client-side RPC (``aiot.connect.client_rpc``); ``GET /rpc?timeout=`` waits for a server-side
+command and ``POST /rpc/{id}`` answers it (``aiot.connect.http_rpc``). An unknown token is
+401; a refused payload is 400 (413 when too large) with its reason ``code``, counted and
+logged; a 200 means the points are durable.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Request, Response
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
-from aiot.connect.payloads import SERVER_TIME, decode_attributes, decode_telemetry
+from aiot.connect import client_rpc
+from aiot.connect.http_rpc import HttpPolls
+from aiot.connect.payloads import SERVER_TIME, decode_attributes, decode_json, decode_telemetry
 from aiot.domain import Device
-from aiot.errors import PayloadRejected, PayloadTooLarge, Unauthorized
+from aiot.errors import NotFound, PayloadRejected, PayloadTooLarge, Unauthorized
 from aiot.ingest import Ingestor
 
 __all__ = ["device_router"]
 
 TRANSPORT = "http"
+DEFAULT_POLL_MS = 60_000  # ThingsBoard's transport.http.request_timeout
+MAX_POLL_MS = 300_000
+_EMPTY: tuple[Any, ...] = ({}, [])
+_T = TypeVar("_T")
 
 
-def device_router(ingest: Ingestor) -> APIRouter:
-    """The device API routes, writing through ``ingest``."""
+def device_router(ingest: Ingestor, polls: HttpPolls | None = None) -> APIRouter:
+    """The device API routes, writing through ``ingest``; commands wait in ``polls``."""
     router = APIRouter(prefix="/api/v1/{token}", tags=["device API"])
-    limit = ingest.settings.max_payload_bytes
+    gate = _Gate(ingest)
+    _data_routes(router, gate)
+    _rpc_routes(router, gate, polls or HttpPolls())
+    return router
 
-    def authenticate(token: str) -> Device:
-        device = ingest.catalog.device_by_token(token)
+
+class _Gate:
+    """What every device route does first: find the device, read and decode its body."""
+
+    def __init__(self, ingest: Ingestor) -> None:
+        self.ingest = ingest
+
+    def authenticate(self, token: str) -> Device:
+        device = self.ingest.catalog.device_by_token(token)
         if device is None:
-            ingest.stats.unknown_token()
+            self.ingest.stats.unknown_token()
             raise Unauthorized("unknown device access token")
         return device
 
-    async def read(request: Request, device: Device) -> bytes:
+    async def read(self, request: Request, device: Device) -> bytes:
         try:
-            return await _read_limited(request, limit)
+            return await _read_limited(request, self.ingest.settings.max_payload_bytes)
         except PayloadRejected as err:
-            ingest.reject(device.tenant, TRANSPORT, device.id, err)
+            self.ingest.reject(device.tenant, TRANSPORT, device.id, err)
             raise
+
+    def decode(self, device: Device, body: bytes, decoder: Callable[[bytes], _T]) -> _T:
+        try:
+            return decoder(body)
+        except PayloadRejected as err:
+            self.ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
+            raise
+
+    def accept_empty(self, device: Device) -> Response:
+        self.ingest.stats.accepted(device.tenant, 1, 0)  # as ThingsBoard: 200, nothing stored
+        return Response(status_code=200)
+
+
+def _data_routes(router: APIRouter, gate: _Gate) -> None:
+    ingest = gate.ingest
 
     @router.post("/telemetry")
     async def post_telemetry(token: str, request: Request) -> Response:
         """Telemetry in any of ThingsBoard's JSON forms."""
-        device = authenticate(token)
-        body = await read(request, device)
-        try:
-            batch = decode_telemetry(
-                body, device.tenant, device.id, SERVER_TIME, ingest.settings.max_points_per_message
-            )
-        except PayloadRejected as err:
-            ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
-            raise
+        device = gate.authenticate(token)
+        body = await gate.read(request, device)
+        if _empty(body):
+            return gate.accept_empty(device)
+        most = ingest.settings.max_points_per_message
+        batch = gate.decode(
+            device, body, lambda b: decode_telemetry(b, device.tenant, device.id, SERVER_TIME, most)
+        )
         await ingest.submit(batch, [device.id])
         return Response(status_code=200)
 
     @router.post("/attributes")
     async def post_attributes(token: str, request: Request) -> Response:
         """Client-side attributes as one flat JSON object."""
-        device = authenticate(token)
-        body = await read(request, device)
-        try:
-            values = decode_attributes(body)
-        except PayloadRejected as err:
-            ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
-            raise
+        device = gate.authenticate(token)
+        body = await gate.read(request, device)
+        if _empty(body):
+            return gate.accept_empty(device)
+        values = gate.decode(device, body, decode_attributes)
         await asyncio.to_thread(
             ingest.catalog.set_attributes, device.tenant, device.id, "client", values
         )
@@ -77,7 +112,7 @@ def device_router(ingest: Ingestor) -> APIRouter:
         token: str, clientKeys: str | None = None, sharedKeys: str | None = None
     ) -> dict[str, dict[str, Any]]:
         """Client and shared attributes, optionally only the named keys."""
-        device = authenticate(token)
+        device = gate.authenticate(token)
         found = ingest.catalog.attributes(device.tenant, device.id)
         answer = {"client": found.get("client", {}), "shared": found.get("shared", {})}
         for scope, wanted in (("client", clientKeys), ("shared", sharedKeys)):
@@ -86,7 +121,48 @@ def device_router(ingest: Ingestor) -> APIRouter:
                 answer[scope] = {k: v for k, v in answer[scope].items() if k in names}
         return answer
 
-    return router
+
+def _rpc_routes(router: APIRouter, gate: _Gate, polls: HttpPolls) -> None:
+    ingest = gate.ingest
+    limits = client_rpc.SessionLimits(ingest.settings.max_payload_bytes, 1)  # one at a time
+
+    @router.post("/rpc")
+    async def post_rpc(token: str, request: Request) -> Response:
+        """A client-side RPC; aiot answers ThingsBoard's built-in methods."""
+        device = gate.authenticate(token)
+        out = client_rpc.call(ingest, device, TRANSPORT, await gate.read(request, device), limits)
+        code = orjson.loads(out).get("code")
+        # no rule answers other methods: ThingsBoard's request times out (408), so say so now
+        status = {None: 200, client_rpc.UNKNOWN: 408}.get(code, 400)
+        return Response(out, status_code=status, media_type="application/json")
+
+    @router.get("/rpc")
+    async def poll_rpc(
+        token: str, timeout: int = Query(0, ge=0, description="ms; 0: 60 000")
+    ) -> Response:
+        """Wait for a server-side command: ``{id, method, params}``, or 408 after ``timeout``."""
+        device = gate.authenticate(token)
+        wait = min(timeout or DEFAULT_POLL_MS, MAX_POLL_MS) / 1000
+        command = await polls.poll(device.tenant, device.id, wait)
+        return Response(status_code=408) if command is None else JSONResponse(command)
+
+    @router.post("/rpc/{request_id}")
+    async def reply_rpc(token: str, request_id: int, request: Request) -> Response:
+        """The device's answer to server-side command ``request_id``."""
+        device = gate.authenticate(token)
+        value = gate.decode(device, await gate.read(request, device), decode_json)
+        if not polls.reply(device.tenant, device.id, request_id, value):
+            raise NotFound(f"no command {request_id} awaits an answer (timed out or answered)")
+        return Response(status_code=200)
+
+
+def _empty(body: bytes) -> bool:
+    if len(body) > 64:  # a short check: only tiny bodies can be empty documents
+        return False
+    try:
+        return decode_json(body) in _EMPTY
+    except PayloadRejected:
+        return False
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
