@@ -135,3 +135,13 @@ def test_a_huge_rest_body_is_413(api_client: TestClient) -> None:
     answer = api_client.post("/api/devices", json={"name": "big", "labels": labels})
     assert answer.status_code == 413 and answer.json()["code"] == "payload_too_large"
     assert api_client.get("/api/devices").json() == []
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain"])
+def test_a_json_body_is_read_as_json_whatever_its_content_type(
+    api_client: TestClient, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    answer = api_client.post("/api/devices", content=b'{"name": "pump-9"}', headers=headers)
+    assert answer.status_code == 201, answer.text  # as curl -d sends it, without -H
+    assert api_client.get("/api/devices/pump-9").json()["name"] == "pump-9"

@@ -4,6 +4,10 @@ Python's ``json`` reads ``"\\ud800"`` as a lone surrogate, a string that cannot 
 as UTF-8: a device label holding one was stored, and then every listing of the tenant's devices
 failed to render. A body above :data:`MAX_BODY` is refused before it is held in memory. The
 device API (``/api/v1/``) has its own limit and decoder, and is left alone.
+
+Every REST body is JSON, so it is read as JSON whatever its ``Content-Type`` says: ``curl -d``
+sends ``application/x-www-form-urlencoded`` unless told otherwise, and a user who forgot the
+header should not get a puzzling 400.
 """
 
 from __future__ import annotations
@@ -39,7 +43,13 @@ class CheckedBodies:
         except AiotError as err:
             await JSONResponse(err.to_dict(), status_code=err.status)(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(_as_json(scope) if body else scope, _replay(body, receive), send)
+
+
+def _as_json(scope: Scope) -> Scope:
+    """The request with ``Content-Type: application/json`` in place of any other type."""
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+    return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
 
 
 async def _read(receive: Receive) -> bytes:
