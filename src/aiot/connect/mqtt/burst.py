@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,8 +85,15 @@ class Gathered:
         return Batch(self.device.tenant, self.cols.table(self.device.id))
 
 
+Publisher = Callable[[str, bytes], bytes]  # the PUBLISH packet of the session's MQTT version
+
+
 async def complete(
-    ingest: Ingestor, device: Device, burst: Burst, limits: client_rpc.SessionLimits
+    ingest: Ingestor,
+    device: Device,
+    burst: Burst,
+    limits: client_rpc.SessionLimits,
+    publish: Publisher = codec.publish,
 ) -> bytes:
     """Make the burst durable; return the bytes to write back (answers, then PUBACKs).
 
@@ -95,10 +103,10 @@ async def complete(
         await _telemetry(ingest, device, burst.telemetry)
     if burst.attributes:
         await _attributes(ingest, device, burst.attributes)
-    out = [await _answer(ingest, device, rid, body) for rid, body in burst.requests]
+    out = [publish(*await _answer(ingest, device, rid, body)) for rid, body in burst.requests]
     for rid, body in burst.calls:
         answer = client_rpc.call(ingest, device, TRANSPORT, body, limits)
-        out.append(codec.publish(topics.rpc_response(rid), answer))
+        out.append(publish(topics.rpc_response(rid), answer))
     out.append(codec.pubacks(burst.acks))
     return b"".join(out)
 
@@ -126,7 +134,9 @@ async def _attributes(ingest: Ingestor, device: Device, bodies: list[bytes]) -> 
         await asyncio.to_thread(catalog.set_attributes, device.tenant, device.id, "client", merged)
 
 
-async def _answer(ingest: Ingestor, device: Device, request_id: int, body: bytes) -> bytes:
+async def _answer(
+    ingest: Ingestor, device: Device, request_id: int, body: bytes
+) -> tuple[str, bytes]:
     """ThingsBoard's attribute response: ``{"client": {...}, "shared": {...}}``."""
     try:
         wanted = decode_json(body) if body.strip() else {}
@@ -136,7 +146,7 @@ async def _answer(ingest: Ingestor, device: Device, request_id: int, body: bytes
     found = await asyncio.to_thread(ingest.catalog.attributes, device.tenant, device.id)
     answer = select_attributes(found, wanted if isinstance(wanted, dict) else {})
     payload = json.dumps(answer, separators=(",", ":")).encode()
-    return codec.publish(topics.attribute_response(request_id), payload)
+    return topics.attribute_response(request_id), payload
 
 
 def select_attributes(

@@ -1,4 +1,4 @@
-"""MQTT 3.1.1 packets, the part a broker-for-devices needs: framing, parsing, building.
+"""MQTT 3.1 and 3.1.1 packets (v5 forms: :mod:`.v5`): framing, parsing, building.
 
 :func:`split` cuts whole packets off a receive buffer; ``parse_*`` read one packet's body;
 the builders return ready-to-write bytes. Anything malformed raises :class:`ProtocolViolation`,
@@ -8,8 +8,8 @@ and the connection that sent it is closed (never the endpoint).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,7 +44,7 @@ _PUBACK = struct.Struct("!BBH")
 
 
 class ProtocolViolation(Exception):
-    """The peer sent bytes that are not MQTT 3.1.1 as aiot accepts it."""
+    """The peer sent bytes that are not MQTT as aiot accepts it."""
 
 
 class Packet(NamedTuple):  # a tuple: cheaper to build than a frozen dataclass, per packet
@@ -65,6 +65,7 @@ class Connect:
     username: str | None
     password: bytes | None
     clean_session: bool
+    properties: dict[int, Any] = field(default_factory=dict)  # MQTT 5 only
 
 
 class Publish(NamedTuple):
@@ -75,6 +76,7 @@ class Publish(NamedTuple):
     packet_id: int
     payload: bytes
     retain: bool = False
+    alias: int = 0  # MQTT 5 topic alias (0: none)
 
 
 def split(buffer: bytearray, max_size: int) -> tuple[list[Packet], int]:

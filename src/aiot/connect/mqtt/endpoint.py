@@ -33,7 +33,7 @@ _END_WAIT = 5.0  # seconds to wait for an ended session's last reads to be durab
 
 
 class MqttEndpoint:
-    """Serves MQTT 3.1.1 to devices on ``settings.host:settings.port``."""
+    """Serves MQTT 3.1, 3.1.1 and 5 to devices on ``settings.host:settings.port``."""
 
     def __init__(self, ingest: Ingestor, settings: MqttSettings) -> None:
         self.ingest = ingest
@@ -41,6 +41,7 @@ class MqttEndpoint:
         self.sessions: set[DeviceSession] = set()
         self.protocol_errors = 0
         self.refused_subscriptions = 0
+        self.refused_levels = 0  # CONNECTs of a protocol level aiot does not speak
         self.limited = RateLimitedLog(log, every=10.0)  # an attacker repeats these at will
         self.gate = Gate(
             settings.connect_timeout_seconds, settings.max_pending_connections, self.limited
@@ -162,6 +163,14 @@ class MqttEndpoint:
                 limit = session.keepalive * grace if session.device else 0
                 if limit and now - session.last_seen > limit:
                     session.close()
+
+    def refuse_level(self, session: DeviceSession, level: int) -> None:
+        """Count a CONNECT of a protocol level aiot does not speak; log at a bounded rate."""
+        self.refused_levels += 1
+        self.limited.warning(
+            "protocol_level", "MQTT connection from %s refused: protocol level %d (aiot speaks "
+            "3.1, 3.1.1 and 5)", session.peer(), level,
+        )  # fmt: skip
 
     def refuse_subscriptions(self, session: DeviceSession, count: int, first: str) -> None:
         """Count subscriptions refused to a device (SUBACK 0x80); log at a bounded rate."""

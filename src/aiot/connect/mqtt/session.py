@@ -21,8 +21,9 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from aiot.connect import topics
-from aiot.connect.mqtt import codec
+from aiot.connect.mqtt import codec, v5
 from aiot.connect.mqtt.burst import TRANSPORT, Burst, Gathered, complete
+from aiot.connect.mqtt.dialect import LEVELS, Dialect
 from aiot.domain import Command, Device
 from aiot.errors import (
     AiotError,
@@ -42,6 +43,7 @@ __all__ = ["DeviceSession"]
 log = logging.getLogger("aiot.mqtt")
 
 _CONNECT_MAX = 65_536
+_OVERHEAD = 1024  # bytes of a packet beside its payload: topic, properties
 # Clients keep Nagle on (libmosquitto, paho): after one small PUBLISH they hold the next ones
 # until the server's TCP ACK, which Linux delays until the PUBACK, that is until the log's
 # fsync: a window of 20 then arrives as 1 + 19, two group commits. Acknowledging each read at
@@ -75,7 +77,7 @@ class DeviceSession(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.state = "new"  # new → auth → open → closed
         self.keepalive = 0
-        self.version = 4  # the CONNECT's protocol level: 3 (3.1), 4 (3.1.1) or 5
+        self.dialect = Dialect()  # replaced by the CONNECT's: 3.1, 3.1.1 or 5
         self.last_seen = time.monotonic()
         self.subscriptions: set[str] = set()
         self._buffer = bytearray()
@@ -111,7 +113,7 @@ class DeviceSession(asyncio.Protocol):
         if self.state == "new" and self._buffer[0] != 0x10:  # not CONNECT: refuse at once
             return self._violation(codec.ProtocolViolation("the first packet must be CONNECT"))
         try:
-            size = _CONNECT_MAX if self.device is None else self.limit + 1024
+            size = _CONNECT_MAX if self.device is None else self.limit + _OVERHEAD
             packets, used = codec.split(self._buffer, size)
         except codec.ProtocolViolation as err:
             return self._violation(err)
@@ -194,26 +196,31 @@ class DeviceSession(asyncio.Protocol):
         if self.state == "new":
             if kind != codec.CONNECT:
                 raise codec.ProtocolViolation("the first packet must be CONNECT")
-            self._connect(codec.parse_connect(packet.body))
+            self._connect(v5.parse_connect(packet.body))
         elif kind == codec.PUBLISH:
-            self._publish(codec.parse_publish(packet.flags, packet.body))
+            self._publish(self.dialect.parse_publish(packet))
         elif kind == codec.PINGREQ:
             self._write(codec.PINGRESP)
         elif kind == codec.SUBSCRIBE:
-            self._subscribe(*codec.parse_subscribe(packet.body))
+            self._subscribe(*self.dialect.parse_subscribe(packet.body))
         elif kind == codec.UNSUBSCRIBE:
-            pid, filters = codec.parse_unsubscribe(packet.body)
+            pid, filters = self.dialect.parse_unsubscribe(packet.body)
+            removed = [f in self.subscriptions for f in filters]
             self.subscriptions.difference_update(filters)
-            self._write(codec.unsuback(pid))
+            self._write(self.dialect.unsuback(pid, removed))
         elif kind == codec.DISCONNECT:
             self.close()
         elif kind != codec.PUBACK:  # PUBACK: aiot sends QoS 0 only, nothing to settle
             raise codec.ProtocolViolation(f"unexpected packet type {kind}")
 
     def _connect(self, connect: codec.Connect) -> None:
-        if connect.level not in (3, 4):
-            self._write(codec.connack(codec.CONNACK_BAD_PROTOCOL))
+        if connect.level not in LEVELS:
+            self.endpoint.refuse_level(self, connect.level)
+            self._write(
+                codec.connack(codec.CONNACK_BAD_PROTOCOL)
+            )  # the 3.1.1 form: any client reads it
             return self.close()
+        self.dialect = Dialect(connect)
         self.state, self.keepalive = "auth", connect.keepalive
         self._auth = asyncio.create_task(self._authenticate(connect.username))
 
@@ -224,12 +231,16 @@ class DeviceSession(asyncio.Protocol):
             return
         if device is None or self.endpoint.ended(device):  # deleted while we looked it up
             self.ingest.stats.unknown_token()
-            self._write(codec.connack(codec.CONNACK_NOT_AUTHORIZED))
+            self._write(self._connack(accepted=False))
             return self.close()
         self.device, self.state = device, "open"
         self.endpoint.attach(self)
-        self._write(codec.connack(codec.CONNACK_ACCEPTED))
+        self._write(self._connack(accepted=True))
         self._drain()
+
+    def _connack(self, accepted: bool) -> bytes:
+        receive = self.endpoint.settings.receive_maximum
+        return self.dialect.connack(accepted, receive, self.limit + _OVERHEAD)
 
     def _publish(self, msg: codec.Publish) -> None:
         if len(msg.payload) > self.limit:
@@ -257,7 +268,7 @@ class DeviceSession(asyncio.Protocol):
             "topic_not_allowed", "MQTT device %s published on %r: refused", self.device.id, shown
         )
         if msg.qos:  # 3.1.1 has no negative PUBACK; MQTT 5 says why
-            self._burst.acks.append(codec.refused(msg.packet_id, self.version))
+            self._burst.acks.append(codec.refused(msg.packet_id, self.dialect.level))
 
     def _route(self, topic: topics.DeviceTopic, payload: bytes) -> None:
         if topic.kind == "attributes":
@@ -283,12 +294,13 @@ class DeviceSession(asyncio.Protocol):
         if 0x80 in codes:
             refused = next(f for (f, _), c in zip(wanted, codes, strict=True) if c)
             self.endpoint.refuse_subscriptions(self, codes.count(0x80), refused)
-        self._write(codec.suback(packet_id, codes))
+        self._write(self.dialect.suback(packet_id, codes))
 
     async def _complete(self, burst: Burst, before: asyncio.Future[Any] | None) -> None:
         assert self.device is not None
         try:
-            out = await complete(self.ingest, self.device, burst, self.endpoint.limits)
+            limits, publish = self.endpoint.limits, self.dialect.publish
+            out = await complete(self.ingest, self.device, burst, limits, publish)
         except Exception as err:  # a failed write: close, so nothing of it is acknowledged
             message = err.message if isinstance(err, AiotError) else repr(err)
             log.warning("MQTT burst of %s not stored: %s", self.device.id, message)
@@ -313,7 +325,9 @@ class DeviceSession(asyncio.Protocol):
 
     def send(self, topic: str, message: Any) -> None:
         """Publish JSON to the device at QoS 0."""
-        self._write(codec.publish(topic, json.dumps(message, separators=(",", ":")).encode()))
+        self._write(
+            self.dialect.publish(topic, json.dumps(message, separators=(",", ":")).encode())
+        )
 
     async def call(self, command: Command) -> Any:
         """Send a command on the RPC topic; wait for the answer unless it is one-way."""
@@ -349,6 +363,7 @@ class DeviceSession(asyncio.Protocol):
         if self.device is None:
             return self.close()
         size = "above the limit" in str(err)
+        self._write(self.dialect.goodbye(err, size))
         refusal = PayloadTooLarge(str(err)) if size else InvalidInput(str(err))
         self._misbehave(refusal, b"", code=None if size else "protocol_violation")
 
