@@ -89,7 +89,9 @@ def fit(
     """A model trained on every row of ``values``, and its training figures and threshold."""
     rows = len(values)
     if rows < 10:
-        raise InvalidInput("too little history to train on", detail={"rows": rows})
+        raise InvalidInput(
+            f"too little history to train on: {rows} rows, at least 10", detail={"rows": rows}
+        )
     model = fresh(name, params, rows)
     if values.shape[1] > 1 and not model.multivariate:
         raise InvalidInput(f"{name} reads one key; got {values.shape[1]}")
