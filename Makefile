@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# ThingsBoard's own device SDK, the real client of the compatibility tests. It brings a fork of
+# paho, so it lives apart in .venv/thingsboard and runs on its own path (tests/e2e/server.py).
+THINGSBOARD_SDK := tb-mqtt-client==1.13.14
 
 .PHONY: install demo test check bench format clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --upgrade --target $(VENV)/thingsboard $(THINGSBOARD_SDK)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -14,6 +14,9 @@ import httpx
 from tests.conftest import free_port
 
 AIOT = str(Path(sys.executable).with_name("aiot"))
+# ThingsBoard's device SDK, installed by `make install` beside the venv, not in it: it brings a
+# fork of paho that would replace the paho-mqtt the tests and bridges use.
+THINGSBOARD_SDK = Path(__file__).resolve().parents[2] / ".venv" / "thingsboard"
 
 
 class AiotProcess:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.e2e.server import AiotProcess
-
-tb_device_http = pytest.importorskip("tb_device_http", reason="tb-mqtt-client is not installed")
+from tests.e2e.server import THINGSBOARD_SDK, AiotProcess
 
 pytestmark = pytest.mark.slow
 
@@ -25,10 +25,19 @@ def _until(check: Callable[[], Any], seconds: float = 10) -> Any:
     raise AssertionError("not seen in time")
 
 
+def _sdk_http() -> Any:
+    """ThingsBoard's HTTP client, from the SDK that ``make install`` keeps beside the venv."""
+    sdk = THINGSBOARD_SDK
+    assert (sdk / "tb_device_http.py").exists(), f"ThingsBoard's SDK is not in {sdk}: make install"
+    if str(sdk) not in sys.path:
+        sys.path.append(str(sdk))  # last: its fork of paho never shadows the paho of the tests
+    return importlib.import_module("tb_device_http")
+
+
 def _device(server: AiotProcess, name: str) -> Any:
     made = server.cli("devices", "add", name, "--json")
     assert made.returncode == 0, made.stderr
-    client = tb_device_http.TBHTTPDevice(server.url, json.loads(made.stdout)["access_token"])
+    client = _sdk_http().TBHTTPDevice(server.url, json.loads(made.stdout)["access_token"])
     # the SDK long-polls for 30 s; a shorter poll lets `aiot up` stop promptly after the test
     client._TBHTTPDevice__config["timeout"] = 2
     return client
