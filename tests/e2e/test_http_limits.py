@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import socket
 import threading
 import time
@@ -157,3 +158,20 @@ def test_kept_alive_answers_with_a_body_do_not_wait_for_delayed_acks(server: Aio
             times.append(time.perf_counter() - started)
     times.sort()
     assert times[len(times) // 2] < 0.03, f"median answer {times[len(times) // 2] * 1e3:.1f} ms"
+
+
+def test_a_device_waiting_for_commands_does_not_hold_a_stop(server: AiotProcess) -> None:
+    made = server.cli("devices", "add", "poller", "--json")
+    assert made.returncode == 0, made.stderr
+    token = json.loads(made.stdout)["access_token"]
+
+    def wait_for_a_command() -> None:  # for a minute, as ThingsBoard's HTTP client may
+        with contextlib.suppress(httpx.HTTPError):  # cut when aiot stops: what it should do
+            httpx.get(f"{server.url}/api/v1/{token}/rpc", params={"timeout": 60_000}, timeout=70)
+
+    poll = threading.Thread(target=wait_for_a_command, daemon=True)
+    poll.start()
+    time.sleep(1.0)
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 15, "aiot up waited for the long-poll to end"

@@ -81,12 +81,23 @@ def _banner(platform: Platform, sock: socket.socket) -> None:
     console.print("Press Ctrl+C to stop.", style="dim")
 
 
+_GRACE_SECONDS = 3.0
+
+
 def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
     """How uvicorn serves aiot: h11 with a deadline for request headers, no access log."""
     http = header_deadline(
         settings.http_header_timeout_seconds, settings.http_max_pending_connections
     )
-    return uvicorn.Config(app, http=http, log_level="warning", access_log=False, lifespan="on")
+    return uvicorn.Config(
+        app,
+        http=http,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        # a device long-polling for commands (or a live WebSocket) must not hold a stop for long
+        timeout_graceful_shutdown=_GRACE_SECONDS,
+    )
 
 
 def serve(platform: Platform) -> None:
