@@ -81,7 +81,7 @@ def _banner(platform: Platform, sock: socket.socket) -> None:
     console.print("Press Ctrl+C to stop.", style="dim")
 
 
-_GRACE_SECONDS = 3.0
+_GRACE_SECONDS = 3
 
 
 def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
