@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.mosquitto import Mosquitto
 from tests.e2e.server import AiotProcess
 
 
@@ -17,3 +18,12 @@ def server(tmp_path: Path) -> Iterator[AiotProcess]:
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A plant's Mosquitto on a free port, stopped after the test."""
+    broker = Mosquitto(tmp_path / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()

@@ -6,7 +6,6 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,6 @@ from tests.e2e.mosquitto import Mosquitto
 from tests.e2e.server import AiotProcess
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    broker = Mosquitto(tmp_path / "mosquitto")
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def _publish(broker: Mosquitto, messages: list[tuple[str, str]]) -> None:

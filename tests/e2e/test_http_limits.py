@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,50 +14,17 @@ import httpx
 import pytest
 
 from tests.e2e.server import AiotProcess
+from tests.e2e.trickle import Trickle
 
 pytestmark = pytest.mark.slow
 
 DEADLINE = 4.0  # seconds, AIOT_HTTP_HEADER_TIMEOUT_SECONDS in these tests
 
 
-class Slowloris:
+def slowloris(port: int, count: int, silent: int = 0) -> Trickle:
     """Connections that start a request and then send one header line every half second."""
-
-    def __init__(self, port: int, count: int, silent: int = 0) -> None:
-        self.socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(count + silent)]
-        for sock in self.socks[:count]:
-            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: aiot\r\n")
-        for sock in self.socks:
-            sock.setblocking(False)
-        self._talking = self.socks[:count]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._trickle, daemon=True)
-        self._thread.start()
-
-    def _trickle(self) -> None:
-        while not self._stop.wait(0.5):
-            for sock in self._talking:
-                with contextlib.suppress(OSError):  # closed by the server: what it should do
-                    sock.send(b"X-Slow: 1\r\n")
-
-    def open(self) -> int:
-        """How many connections the server has not closed."""
-        alive = 0
-        for sock in self.socks:
-            try:
-                alive += sock.recv(1024) != b""
-            except BlockingIOError:
-                alive += 1
-            except OSError:
-                pass
-        return alive
-
-    def close(self) -> None:
-        """Stop trickling and close every socket."""
-        self._stop.set()
-        self._thread.join()
-        for sock in self.socks:
-            sock.close()
+    request = b"GET /api/health HTTP/1.1\r\nHost: aiot\r\n"
+    return Trickle(port, count, first=request, then=b"X-Slow: 1\r\n", every=0.5, silent=silent)
 
 
 @pytest.fixture
@@ -72,7 +38,7 @@ def limited(tmp_path: Path) -> Iterator[AiotProcess]:
     proc.stop()
 
 
-def _wait_closed(attack: Slowloris, seconds: float) -> int:
+def _wait_closed(attack: Trickle, seconds: float) -> int:
     deadline = time.monotonic() + seconds
     while attack.open() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -84,7 +50,7 @@ def test_slow_header_connections_are_closed_while_others_are_served(
 ) -> None:
     with limited.admin() as api:
         device = api.post("/api/devices", json={"name": "pump"}).json()
-    attack = Slowloris(limited.port, count=240, silent=10)
+    attack = slowloris(limited.port, count=240, silent=10)
     try:
         began = time.monotonic()
         with limited.admin() as api:
@@ -106,7 +72,7 @@ def test_a_flood_of_waiting_connections_evicts_the_oldest(tmp_path: Path) -> Non
     env = {"AIOT_HTTP_MAX_PENDING_CONNECTIONS": "50", "AIOT_HTTP_HEADER_TIMEOUT_SECONDS": "60"}
     proc = AiotProcess(tmp_path / "aiot-data", env=env)
     proc.start()
-    attack = Slowloris(proc.port, count=200)
+    attack = slowloris(proc.port, count=200)
     try:
         with proc.admin() as api:
             assert api.get("/api/devices").status_code == 200

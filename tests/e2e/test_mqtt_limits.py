@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +12,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.e2e.server import AiotProcess
+from tests.e2e.trickle import Trickle
 
 pytestmark = pytest.mark.slow
 
@@ -22,42 +20,9 @@ DEADLINE = 3.0  # AIOT_MQTT__CONNECT_TIMEOUT_SECONDS in these tests
 PENDING = 200  # AIOT_MQTT__MAX_PENDING_CONNECTIONS
 
 
-class SlowConnect:
+def slow_connects(port: int, count: int) -> Trickle:
     """Connections that start a CONNECT of 127 bytes and then send one byte a second."""
-
-    def __init__(self, port: int, count: int) -> None:
-        self.socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
-        for sock in self.socks:
-            sock.sendall(b"\x10\x7f")  # CONNECT, 127 bytes to follow
-            sock.setblocking(False)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._trickle, daemon=True)
-        self._thread.start()
-
-    def _trickle(self) -> None:
-        while not self._stop.wait(1.0):
-            for sock in self.socks:
-                with contextlib.suppress(OSError):  # closed by aiot: what it should do
-                    sock.send(b"\x00")
-
-    def open(self) -> int:
-        """How many connections aiot has not closed."""
-        alive = 0
-        for sock in self.socks:
-            try:
-                alive += sock.recv(1024) != b""
-            except BlockingIOError:
-                alive += 1
-            except OSError:
-                pass
-        return alive
-
-    def close(self) -> None:
-        """Stop trickling and close every socket."""
-        self._stop.set()
-        self._thread.join()
-        for sock in self.socks:
-            sock.close()
+    return Trickle(port, count, first=b"\x10\x7f", then=b"\x00", every=1.0)
 
 
 @pytest.fixture
@@ -90,7 +55,7 @@ def _publish_as_device(server: AiotProcess, token: str) -> None:
 def test_slow_connects_are_closed_and_devices_get_in_meanwhile(guarded: AiotProcess) -> None:
     with guarded.admin() as api:
         token = api.post("/api/devices", json={"name": "pump-1"}).json()["access_token"]
-        attack = SlowConnect(guarded.mqtt_port, PENDING + 100)
+        attack = slow_connects(guarded.mqtt_port, PENDING + 100)
         try:
             time.sleep(1.5)  # they are trickling
             assert attack.open() <= PENDING  # the oldest waiting made room for newer ones

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -80,14 +78,6 @@ def test_paho_and_http_at_once_store_every_message(server: AiotProcess) -> None:
         client.loop_stop()
         points = _stored(api, "meter-2", "n", 200)
     assert sorted(p["value"] for p in points) == [*range(100), *range(1000, 1100)]
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    broker = Mosquitto(tmp_path / "mosquitto")
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 @pytest.mark.services
