@@ -43,8 +43,9 @@ def test_templates_round_trip(device: str, key: str) -> None:
 
 @pytest.mark.parametrize(
     "topic",
-    ["v1/devices/other/telemetry", "v1/devices/me/telemetry/x", "v1/gateway/telemetry",
-     "v1/devices/me/rpc/request/abc", "v1/devices/me/rpc/request/", ""],
+    ["v1/devices/other/telemetry", "v1/devices/me/telemetry/x", "v1/gateway/telemetry/x",
+     "v1/devices/me/rpc/request/abc", "v1/devices/me/rpc/request/", "",
+     "v2/fw/request/1/chunk/", "v2/fw/response/1/chunk/0", "v2/xw/request/1/chunk/0"],
 )  # fmt: skip
 def test_other_topics_are_not_device_topics(topic: str) -> None:
     assert parse_device_topic(topic) is None
@@ -82,3 +83,22 @@ def test_only_the_device_filters_are_grantable_and_hash_is_last_or_nothing() -> 
     assert filter_matches("#", "v1/devices/me/attributes")
     assert not filter_matches("#/x", "v1/devices/me/attributes")  # was granted before
     assert not filter_matches("v1/#/x", "v1/devices/me/attributes")
+
+
+@pytest.mark.parametrize(
+    ("topic", "kind", "request_id", "chunk"),
+    [("v1/devices/me/claim", "claim", None, None),
+     ("v2/fw/request/7/chunk/0", "fw_request", 7, 0),
+     ("v2/sw/request/1/chunk/12", "sw_request", 1, 12),
+     ("v1/gateway/connect", "gateway_connect", None, None),
+     ("v1/gateway/attributes/request", "gateway_attribute_request", None, None),
+     ("v1/gateway/rpc", "gateway_rpc", None, None)],
+)  # fmt: skip
+def test_claim_package_and_gateway_topics(
+    topic: str, kind: str, request_id: int | None, chunk: int | None
+) -> None:
+    parsed = parse_device_topic(topic)
+    assert parsed is not None
+    assert (parsed.kind, parsed.request_id, parsed.chunk) == (kind, request_id, chunk)
+    if not kind.endswith("_request") or kind.startswith("gateway"):
+        assert parsed.build() == topic

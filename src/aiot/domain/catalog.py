@@ -44,6 +44,9 @@ class Device:
     created_at: datetime
     labels: dict[str, str] = field(default_factory=dict)
     last_seen: datetime | None = None
+    gateway: bool = False  # publishes for the devices behind it (``v1/gateway/...``)
+    gateway_id: str | None = None  # the gateway this device is connected through
+    owner: str | None = None  # who claimed it
 
     def public(self) -> dict[str, Any]:
         """The device as listed to users (the token included: it is the device's credential)."""
@@ -56,6 +59,9 @@ class Device:
             "access_token": self.access_token,
             "created_at": self.created_at.isoformat(),
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+            "gateway": self.gateway,
+            "gateway_id": self.gateway_id,
+            "owner": self.owner,
         }
 
 

@@ -15,11 +15,12 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiot.connect import client_rpc, topics
 from aiot.connect.columns import Columns
 from aiot.connect.mqtt import codec
+from aiot.connect.mqtt.handlers import HANDLERS, Reply
 from aiot.connect.payloads import (
     SERVER_TIME,
     decode_attributes,
@@ -28,9 +29,12 @@ from aiot.connect.payloads import (
     decode_telemetry_many,
 )
 from aiot.domain import Batch, Device
-from aiot.errors import PayloadRejected
+from aiot.errors import AiotError, Forbidden, PayloadRejected, StoreError
 from aiot.ingest import Ingestor
 from aiot.ingest.stamps import SERVER_TIMES
+
+if TYPE_CHECKING:
+    from aiot.connect.mqtt.session import DeviceSession
 
 __all__ = ["TRANSPORT", "Burst", "Gathered", "complete"]
 
@@ -45,15 +49,18 @@ class Burst:
     attributes: list[bytes] = field(default_factory=list)
     requests: list[tuple[int, bytes]] = field(default_factory=list)
     calls: list[tuple[int, bytes]] = field(default_factory=list)  # client-side RPC requests
+    others: list[tuple[topics.DeviceTopic, bytes]] = field(default_factory=list)  # see handlers
     acks: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.telemetry or self.attributes or self.requests or self.calls or self.acks)
+        return bool(
+            self.telemetry or self.attributes or self.requests or self.calls or self.others
+        ) or bool(self.acks)
 
     @property
     def only_telemetry(self) -> bool:
         """Whether the burst asks for nothing but storing telemetry."""
-        return not (self.attributes or self.requests or self.calls)
+        return not (self.attributes or self.requests or self.calls or self.others)
 
 
 class Gathered:
@@ -94,10 +101,12 @@ async def complete(
     burst: Burst,
     limits: client_rpc.SessionLimits,
     publish: Publisher = codec.publish,
+    session: DeviceSession | None = None,
 ) -> bytes:
     """Make the burst durable; return the bytes to write back (answers, then PUBACKs).
 
     Raises StoreError when the store fails: then nothing of the burst is acknowledged.
+    ``session`` is handed to the handlers of the burst's other topics (``handlers``).
     """
     if burst.telemetry:
         await _telemetry(ingest, device, burst.telemetry)
@@ -107,8 +116,29 @@ async def complete(
     for rid, body in burst.calls:
         answer = client_rpc.call(ingest, device, TRANSPORT, body, limits)
         out.append(publish(topics.rpc_response(rid), answer))
+    for topic, body in burst.others:
+        out.extend(publish(*reply) for reply in await _other(ingest, device, session, topic, body))
     out.append(codec.pubacks(burst.acks))
     return b"".join(out)
+
+
+async def _other(
+    ingest: Ingestor,
+    device: Device,
+    session: DeviceSession | None,
+    topic: topics.DeviceTopic,
+    body: bytes,
+) -> Reply:
+    handler = HANDLERS.get(topic.kind)
+    try:
+        if handler is None or session is None:
+            raise Forbidden(f"{topic.build()!r} is not served", code="topic_not_allowed")
+        return await handler(session, topic, body)
+    except StoreError:
+        raise  # nothing of the burst is acknowledged
+    except AiotError as err:
+        ingest.reject(device.tenant, TRANSPORT, device.id, err, body)
+        return []
 
 
 async def _telemetry(ingest: Ingestor, device: Device, bodies: list[bytes]) -> None:

@@ -17,6 +17,7 @@ import json
 import logging
 import socket
 import time
+import typing
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from aiot.connect import topics
 from aiot.connect.mqtt import codec, v5
 from aiot.connect.mqtt.burst import TRANSPORT, Burst, Gathered, complete
 from aiot.connect.mqtt.dialect import LEVELS, Dialect
+from aiot.connect.mqtt.handlers import HANDLERS
 from aiot.domain import Command, Device
 from aiot.errors import (
     AiotError,
@@ -51,6 +53,7 @@ _OVERHEAD = 1024  # bytes of a packet beside its payload: topic, properties
 _QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)
 _MAX_INFLIGHT = 8  # bursts per connection awaiting durability before reading pauses
 _INBOUND = {"telemetry", "attributes", "attribute_request", "rpc_request", "rpc_response"}
+_GATEWAY_KINDS = frozenset(k for k in typing.get_args(topics.Kind) if k.startswith("gateway_"))
 
 
 class _Bucket:
@@ -252,11 +255,18 @@ class DeviceSession(asyncio.Protocol):
             burst.telemetry.append(msg.payload)
         else:
             topic = topics.parse_device_topic(msg.topic)
-            if topic is None or topic.kind not in _INBOUND:
+            if topic is None or not self._serves(topic):
                 return self._refuse_topic(msg)
             self._route(topic, msg.payload)
         if msg.qos:
             burst.acks.append(msg.packet_id)
+
+    def _serves(self, topic: topics.DeviceTopic) -> bool:
+        if topic.kind in _INBOUND:
+            return True
+        if topic.kind in _GATEWAY_KINDS and not (self.device is not None and self.device.gateway):
+            return False  # only a device marked as a gateway speaks for others
+        return topic.kind in HANDLERS
 
     def _refuse_topic(self, msg: codec.Publish) -> None:
         """Refuse one message on a topic aiot does not serve; the connection stays."""
@@ -281,13 +291,15 @@ class DeviceSession(asyncio.Protocol):
             future = self._calls.get(topic.request_id or 0)
             if future is not None and not future.done():
                 future.set_result(_json_or_text(payload))
-        else:
+        elif topic.kind == "telemetry":
             self._burst.telemetry.append(payload)
+        else:
+            self._burst.others.append((topic, payload))
 
     def _subscribe(self, packet_id: int, wanted: list[tuple[str, int]]) -> None:
         codes = []
         for topic_filter, _qos in wanted:
-            granted = topic_filter in topics.DEVICE_FILTERS  # at most four, whatever is asked
+            granted = topic_filter in self._grantable()  # a few fixed ones, whatever is asked
             if granted:
                 self.subscriptions.add(topic_filter)
             codes.append(0 if granted else 0x80)  # delivered at QoS 0
@@ -296,11 +308,16 @@ class DeviceSession(asyncio.Protocol):
             self.endpoint.refuse_subscriptions(self, codes.count(0x80), refused)
         self._write(self.dialect.suback(packet_id, codes))
 
+    def _grantable(self) -> frozenset[str]:
+        if self.device is not None and self.device.gateway:
+            return topics.DEVICE_FILTERS | topics.OTA_FILTERS | topics.GATEWAY_FILTERS
+        return topics.DEVICE_FILTERS | topics.OTA_FILTERS
+
     async def _complete(self, burst: Burst, before: asyncio.Future[Any] | None) -> None:
         assert self.device is not None
         try:
             limits, publish = self.endpoint.limits, self.dialect.publish
-            out = await complete(self.ingest, self.device, burst, limits, publish)
+            out = await complete(self.ingest, self.device, burst, limits, publish, self)
         except Exception as err:  # a failed write: close, so nothing of it is acknowledged
             message = err.message if isinstance(err, AiotError) else repr(err)
             log.warning("MQTT burst of %s not stored: %s", self.device.id, message)

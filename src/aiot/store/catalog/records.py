@@ -91,6 +91,9 @@ def device(row: DeviceRow, box: SecretBox) -> Device:
         created_at=_utc(row.created_at) or now(),
         labels=dict(row.labels),
         last_seen=_utc(row.last_seen),
+        gateway=bool(row.gateway),
+        gateway_id=row.gateway_id,
+        owner=row.owner,
     )
 
 

@@ -32,6 +32,8 @@ from aiot.store.catalog.tables import (
     BridgeRow,
     DeploymentRow,
     DeviceRow,
+    PackageRow,
+    ProfileRow,
     RejectionRow,
     SecretKeyRow,
     TenantRow,
@@ -40,7 +42,17 @@ from aiot.store.secrets import SecretBox
 
 __all__ = ["Catalog", "Rejection"]
 
-_OF_TENANT = (AlarmRow, DeploymentRow, AttributeRow, RejectionRow, BridgeRow, ApiKeyRow, DeviceRow)
+_OF_TENANT = (
+    AlarmRow,
+    DeploymentRow,
+    AttributeRow,
+    RejectionRow,
+    BridgeRow,
+    ApiKeyRow,
+    DeviceRow,
+    ProfileRow,
+    PackageRow,
+)
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SCOPES = ("client", "shared", "server")
 

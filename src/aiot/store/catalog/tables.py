@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -29,6 +30,8 @@ __all__ = [
     "BridgeRow",
     "DeploymentRow",
     "DeviceRow",
+    "PackageRow",
+    "ProfileRow",
     "RejectionRow",
     "SecretKeyRow",
     "TenantRow",
@@ -46,6 +49,7 @@ class TenantRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    limits: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class DeviceRow(Base):
@@ -66,6 +70,13 @@ class DeviceRow(Base):
     token_secret: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    gateway: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    gateway_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    # a pending claim: {"secret_hash": keyed hash of the secret, "expires_ms": epoch ms}
+    claim: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    firmware_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    software_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class ApiKeyRow(Base):
@@ -190,3 +201,42 @@ class AlarmRow(Base):
     # The verdict's true_alarm again, so that precision is counted in SQL on any backend.
     confirmed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ProfileRow(Base):
+    """A device profile, named after the device type it describes; provisioning is set here."""
+
+    __tablename__ = "profiles"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    provision: Mapped[str] = mapped_column(
+        String(30)
+    )  # disabled, allow_create, check_pre_provisioned
+    provision_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    provision_secret: Mapped[str | None] = mapped_column(Text, nullable=True)  # sealed
+    firmware_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    software_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    limits: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PackageRow(Base):
+    """A firmware or software package; its bytes are kept here, in the catalog."""
+
+    __tablename__ = "packages"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "title", "version"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # firmware or software
+    title: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(100))
+    checksum_algorithm: Mapped[str] = mapped_column(String(20))
+    checksum: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(300))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

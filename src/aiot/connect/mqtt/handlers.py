@@ -1,0 +1,26 @@
+"""Handlers of the device topics beyond telemetry, attributes and RPC, by topic kind.
+
+Claiming (``v1/devices/me/claim``), packages (``v2/fw/request/...``) and the gateway API
+(``v1/gateway/...``) each live in their own module; :func:`aiot.connect.mqtt.burst.complete`
+calls the handler of each such message in the order the messages came, after the burst's
+telemetry and attributes are stored. A handler returns what to publish back to the device,
+as ``(topic, payload)`` pairs; an :class:`~aiot.errors.AiotError` it raises refuses that one
+message (counted and listed with its reason), and the connection stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiot.connect.topics import DeviceTopic
+
+if TYPE_CHECKING:
+    from aiot.connect.mqtt.session import DeviceSession
+
+__all__ = ["HANDLERS", "Handler", "Reply"]
+
+Reply = list[tuple[str, bytes]]
+Handler = Callable[["DeviceSession", DeviceTopic, bytes], Awaitable[Reply]]
+
+HANDLERS: dict[str, Handler] = {}
