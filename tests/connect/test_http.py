@@ -93,3 +93,28 @@ def _send_when_polling(client: TestClient, device_id: str, command: dict[str, An
             return sent
         time.sleep(0.05)
     raise AssertionError("the device never polled")
+
+
+def test_shared_attribute_updates_reach_a_long_poll_of_that_device_only(
+    api_client: TestClient,
+) -> None:
+    mine, other = _device(api_client, "pump-1"), _device(api_client, "pump-2")
+    base, other_base = (f"/api/v1/{d['access_token']}/attributes/updates" for d in (mine, other))
+    assert api_client.get(base, params={"timeout": 200}).status_code == 408  # nothing changed
+    seen: list[Any] = []
+    poller = threading.Thread(
+        target=lambda: seen.append(api_client.get(base, params={"timeout": 10_000}))
+    )
+    poller.start()
+    time.sleep(0.3)  # the poll is waiting
+    done = api_client.post(f"/api/devices/{mine['id']}/attributes/shared", json={"mode": "eco"})
+    assert done.status_code == 200, done.text
+    poller.join(10)
+    assert seen[0].status_code == 200 and seen[0].json() == {"mode": "eco"}
+    assert api_client.get(other_base, params={"timeout": 200}).status_code == 408
+    # changed between two polls: kept, merged, for the next poll
+    for values in ({"mode": "max"}, {"limit": 7}):
+        api_client.post(f"/api/devices/{mine['id']}/attributes/shared", json=values)
+    time.sleep(0.1)
+    kept = api_client.get(base, params={"timeout": 200})
+    assert kept.status_code == 200 and kept.json() == {"mode": "max", "limit": 7}

@@ -76,3 +76,16 @@ def test_tb_http_device_answers_a_command_by_long_poll(server: AiotProcess) -> N
     device.unsubscribe("rpc")
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"method": "answer", "params": {"n": 2}}
+
+
+def test_tb_http_device_receives_shared_attribute_updates(server: AiotProcess) -> None:
+    device = _device(server, "tb-http-3")
+    seen: list[dict[str, Any]] = []
+    device.subscribe("attributes", seen.append)  # GET /attributes/updates, again and again
+    with server.admin() as api:
+        for value in (30, 31):  # the second arrives on a later poll, or waits for one
+            done = api.post("/api/devices/tb-http-3/attributes/shared", json={"setpoint": value})
+            assert done.status_code == 200, done.text
+            _until(lambda v=value: {"setpoint": v} in seen)  # type: ignore[misc]
+    device.unsubscribe("attributes")
+    assert seen == [{"setpoint": 30}, {"setpoint": 31}]

@@ -5,7 +5,8 @@ JSON as ThingsBoard; ``GET /api/v1/{token}/attributes?clientKeys=&sharedKeys=`` 
 back. ``{}`` or ``[]`` (ThingsBoard's HTTP client posts ``{}`` to test its connection) is a
 200 that stores nothing, counted as an accepted message of no points. ``POST /rpc`` is a
 client-side RPC (``aiot.connect.client_rpc``); ``GET /rpc?timeout=`` waits for a server-side
-command and ``POST /rpc/{id}`` answers it (``aiot.connect.http_rpc``). An unknown token is
+command and ``POST /rpc/{id}`` answers it, ``GET /attributes/updates?timeout=`` waits for a
+shared attribute to change (``aiot.connect.http_rpc``). An unknown token is
 401; a refused payload is 400 (413 when too large) with its reason ``code``, counted and
 logged; a 200 means the points are durable.
 """
@@ -145,6 +146,16 @@ def _rpc_routes(router: APIRouter, gate: _Gate, polls: HttpPolls) -> None:
         wait = min(timeout or DEFAULT_POLL_MS, MAX_POLL_MS) / 1000
         command = await polls.poll(device.tenant, device.id, wait)
         return Response(status_code=408) if command is None else JSONResponse(command)
+
+    @router.get("/attributes/updates")
+    async def poll_attributes(
+        token: str, timeout: int = Query(0, ge=0, description="ms; 0: 60 000")
+    ) -> Response:
+        """Wait for a shared attribute to change: ``{key: value}``, or 408 after ``timeout``."""
+        device = gate.authenticate(token)
+        wait = min(timeout or DEFAULT_POLL_MS, MAX_POLL_MS) / 1000
+        update = await polls.updates(device.tenant, device.id, wait)
+        return Response(status_code=408) if update is None else JSONResponse(update)
 
     @router.post("/rpc/{request_id}")
     async def reply_rpc(token: str, request_id: int, request: Request) -> Response:

@@ -1,15 +1,20 @@
-"""Server-side commands for HTTP devices, delivered by long-poll as ThingsBoard does.
+"""Server-side commands and shared-attribute updates for HTTP devices, by long-poll.
 
 A device waits on ``GET /api/v1/{token}/rpc?timeout=`` (ms); a command sent while it waits is
 its answer, ``{"id", "method", "params"}``, and the device replies with
-``POST /api/v1/{token}/rpc/{id}``. :class:`HttpPolls` is that mailbox, a ``DeviceChannel``;
-:class:`Channels` puts it beside the MQTT endpoint so a command reaches a device either way.
+``POST /api/v1/{token}/rpc/{id}``. It waits on ``GET /api/v1/{token}/attributes/updates`` for
+its shared attributes to change: the answer is the changed ``{key: value}``, as ThingsBoard
+sends it. An update made while the device is between two polls is kept for its next poll
+(up to :data:`UPDATE_KEPT_SECONDS`, merged), where ThingsBoard drops it.
+:class:`HttpPolls` is that mailbox, a ``DeviceChannel``; :class:`Channels` puts it beside
+the MQTT endpoint so a command reaches a device either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +24,8 @@ from aiot.errors import CommandTimeout, DeviceOffline
 __all__ = ["Channels", "HttpPolls"]
 
 _Key = tuple[str, str]
+UPDATE_KEPT_SECONDS = 10.0
+_UPDATES_KEPT = 10_000  # devices with an update waiting for their next poll
 
 
 class HttpPolls:
@@ -28,6 +35,9 @@ class HttpPolls:
         self._waiting: dict[_Key, list[asyncio.Future[dict[str, Any]]]] = {}
         self._replies: dict[tuple[str, str, int], asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
+        self._watching: dict[_Key, list[asyncio.Future[dict[str, Any]]]] = {}
+        self._unread: dict[_Key, tuple[float, dict[str, Any]]] = {}  # updates between polls
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def online(self, tenant: str, device_id: str) -> bool:
         """Whether the device is waiting for a command right now."""
@@ -76,8 +86,44 @@ class HttpPolls:
         reply.set_result(answer)
         return True
 
+    async def updates(self, tenant: str, device_id: str, timeout: float) -> dict[str, Any] | None:
+        """The device's next shared-attribute change, or None when none came in ``timeout`` s."""
+        self._loop = asyncio.get_running_loop()
+        key = (tenant, device_id)
+        unread = self._unread.pop(key, None)
+        if unread is not None and time.monotonic() - unread[0] <= UPDATE_KEPT_SECONDS:
+            return unread[1]
+        waiter: asyncio.Future[dict[str, Any]] = self._loop.create_future()
+        waiters = self._watching.setdefault(key, [])
+        waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except TimeoutError:
+            return waiter.result() if waiter.done() else None
+        finally:
+            waiter.cancel()
+            waiters.remove(waiter)
+            if not waiters:
+                self._watching.pop(key, None)
+
     def push_attributes(self, tenant: str, device_id: str, values: dict[str, Any]) -> None:
-        """Shared attributes reach HTTP devices when they read them (no updates long-poll)."""
+        """Hand changed shared attributes to the device's polls, or keep them (any thread)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._deliver, (tenant, device_id), dict(values))
+
+    def _deliver(self, key: _Key, values: dict[str, Any]) -> None:
+        waiting = [w for w in self._watching.get(key, []) if not w.done()]
+        for waiter in waiting:
+            waiter.set_result(values)
+        if waiting:
+            return
+        now = time.monotonic()
+        at, before = self._unread.pop(key, (now, {}))
+        fresh = now - at <= UPDATE_KEPT_SECONDS
+        self._unread[key] = (at if fresh else now, {**before, **values} if fresh else values)
+        while len(self._unread) > _UPDATES_KEPT:
+            del self._unread[next(iter(self._unread))]
 
     def _free_waiter(self, tenant: str, device_id: str) -> asyncio.Future[dict[str, Any]]:
         for waiter in self._waiting.get((tenant, device_id), []):
