@@ -1,4 +1,4 @@
-"""``aiot up`` serving MQTT over TLS (``mqtts``) to paho and ``mosquitto_pub`` with their defaults."""
+"""``aiot up`` serving MQTT over TLS (``mqtts``) to paho and ``mosquitto_pub``, defaults kept."""
 
 from __future__ import annotations
 
