@@ -66,7 +66,15 @@ def reporting() -> Iterator[None]:
     try:
         yield
     except AiotError as err:
-        raise fail(f"{err.message} [{err.code}]") from None
+        raise fail(f"{err.message}{_detail(err.detail)} [{err.code}]") from None
+
+
+def _detail(detail: Any) -> str:
+    """The error's detail (which key is missing, how many rows were found), on the same line."""
+    if detail in (None, "", [], {}):
+        return ""
+    shown = detail if isinstance(detail, str) else json.dumps(detail, default=str)
+    return f": {shown if len(shown) <= 300 else shown[:300] + '...'}"
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:

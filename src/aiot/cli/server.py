@@ -104,6 +104,13 @@ def serve(platform: Platform) -> None:
     """Serve ``platform`` until interrupted."""
     settings = platform.settings
     sock = _listen(settings.http_host, settings.http_port)
+    if platform.mqtt is not None:  # every port is taken before anything is announced
+        try:
+            platform.mqtt.bind()
+        except AiotError as err:
+            sock.close()
+            platform.close()
+            raise fail(err.message) from None
     config = server_config(create_app(platform), settings)
     _banner(platform, sock)
     try:

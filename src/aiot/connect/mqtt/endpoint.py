@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -57,18 +58,32 @@ class MqttEndpoint:
         # (tenant, device id) of a deleted device, or (tenant, device id, token) of a replaced token
         self._ended: OrderedDict[tuple[str, ...], None] = OrderedDict()
         self._ended_lock = threading.Lock()
+        self._bound: socket.socket | None = None
+
+    def bind(self) -> None:
+        """Take the port now, before anything is announced; :meth:`start` listens on it."""
+        host, port = self.settings.host, self.settings.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+            sock.listen(1024)  # with SO_REUSEADDR, Linux may refuse a taken port only here
+        except OSError as err:
+            sock.close()
+            raise ServiceError(f"cannot listen for MQTT on {host}:{port}: {err.strerror}") from err
+        self._bound = sock
 
     async def start(self) -> None:
         """Listen for devices; the bound port is in :attr:`port`."""
         self._loop = asyncio.get_running_loop()
         raise_file_limit()  # every connection is a descriptor: take all the system allows
-        host, port = self.settings.host, self.settings.port
-        try:
-            self._server = await self._loop.create_server(
-                lambda: DeviceSession(self), host, port, ssl=_tls(self.settings), backlog=1024
-            )
-        except OSError as err:
-            raise ServiceError(f"cannot listen for MQTT on {host}:{port}: {err.strerror}") from err
+        if self._bound is None:
+            self.bind()
+        sock, self._bound = self._bound, None
+        self._server = await self._loop.create_server(
+            lambda: DeviceSession(self), sock=sock, ssl=_tls(self.settings), backlog=1024
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep(), name="aiot-mqtt-keepalive")
 
