@@ -95,6 +95,7 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        loop="asyncio",  # the same loop whatever else is installed (uvloop comes with NiceGUI)
         # a device long-polling for commands (or a live WebSocket) must not hold a stop for long
         timeout_graceful_shutdown=_GRACE_SECONDS,
     )

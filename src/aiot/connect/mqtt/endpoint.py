@@ -64,6 +64,7 @@ class MqttEndpoint:
         """Take the port now, before anything is announced; :meth:`start` listens on it."""
         host, port = self.settings.host, self.settings.port
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted connections only then
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -81,6 +82,7 @@ class MqttEndpoint:
         if self._bound is None:
             self.bind()
         sock, self._bound = self._bound, None
+        assert sock is not None
         self._server = await self._loop.create_server(
             lambda: DeviceSession(self), sock=sock, ssl=_tls(self.settings), backlog=1024
         )
