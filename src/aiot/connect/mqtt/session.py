@@ -234,6 +234,10 @@ class DeviceSession(asyncio.Protocol):
             return
         if device is None or self.endpoint.ended(device):  # deleted while we looked it up
             self.ingest.stats.unknown_token()
+            self.endpoint.limited.warning(
+                "unknown_token", "MQTT connection from %s refused: unknown access token",
+                self.peer(),
+            )  # fmt: skip
             self._write(self._connack(accepted=False))
             return self.close()
         self.device, self.state = device, "open"
@@ -377,6 +381,10 @@ class DeviceSession(asyncio.Protocol):
 
     def _violation(self, err: codec.ProtocolViolation) -> None:
         self.endpoint.protocol_errors += 1
+        who = f"device {self.device.id}" if self.device is not None else self.peer()
+        self.endpoint.limited.warning(
+            "protocol_violation", "MQTT connection of %s closed: %s", who, err
+        )
         if self.device is None:
             return self.close()
         size = "above the limit" in str(err)
