@@ -122,8 +122,14 @@ def devices_list(
     found = client_from(ctx).devices(type)
     if as_json:
         return print_json(found)
-    rows = [[d["name"], d["type"], d["id"], d["access_token"], d["last_seen"]] for d in found]
-    print_table("devices", ["name", "type", "id", "access token", "last seen"], rows)
+    rows = [[d["name"], d["type"], d["access_token"], _seen(d["last_seen"])] for d in found]
+    columns = ["name", "type", "access token", "last seen (UTC)"]
+    print_table("devices (ids: --json)", columns, rows, whole=("access token",))
+
+
+def _seen(iso: str | None) -> str | None:
+    """An ISO time to the second, as a person reads it."""
+    return None if iso is None else iso[:19].replace("T", " ")
 
 
 @devices.command("remove")
