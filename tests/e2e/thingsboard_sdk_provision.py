@@ -51,8 +51,8 @@ def over_http(url: str, key: str, secret: str, name: str, claim: str) -> Any:
 
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    if mode == "mqtt":
-        found = over_mqtt(args[0], int(args[1]), *args[2:6])
-    else:
-        found = over_http(*args[:5])
-    print(json.dumps(found), flush=True)
+    run = {
+        "mqtt": lambda: over_mqtt(args[0], int(args[1]), *args[2:6]),
+        "http": lambda: over_http(*args[:5]),
+    }
+    print(json.dumps(run[mode]()), flush=True)
