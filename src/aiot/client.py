@@ -275,6 +275,25 @@ class Client:
         """Remove a bridge by id or name."""
         self._call("DELETE", f"/api/bridges/{bridge}")
 
+    def profiles(self) -> list[dict[str, Any]]:
+        """The tenant's device profiles."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/profiles")
+        return result
+
+    def add_profile(self, name: str, **options: Any) -> dict[str, Any]:
+        """Add a device profile (``provision``, ``provision_key``, ``limits``...)."""
+        result: dict[str, Any] = self._call("POST", "/api/profiles", json={"name": name, **options})
+        return result
+
+    def profile(self, name: str) -> dict[str, Any]:
+        """One device profile."""
+        result: dict[str, Any] = self._call("GET", f"/api/profiles/{name}")
+        return result
+
+    def remove_profile(self, name: str) -> None:
+        """Remove a device profile (its devices stay)."""
+        self._call("DELETE", f"/api/profiles/{name}")
+
     # trained models
 
     def train_model(

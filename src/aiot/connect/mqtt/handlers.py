@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from aiot.connect import claims
 from aiot.connect.topics import DeviceTopic
 
 if TYPE_CHECKING:
@@ -23,4 +24,7 @@ __all__ = ["HANDLERS", "Handler", "Reply"]
 Reply = list[tuple[str, bytes]]
 Handler = Callable[["DeviceSession", DeviceTopic, bytes], Awaitable[Reply]]
 
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {
+    "claim": claims.device_claim,
+    "gateway_claim": claims.gateway_claim,
+}

@@ -26,6 +26,7 @@ from aiot.connect.mqtt import codec, v5
 from aiot.connect.mqtt.burst import TRANSPORT, Burst, Gathered, complete
 from aiot.connect.mqtt.dialect import LEVELS, Dialect
 from aiot.connect.mqtt.handlers import HANDLERS
+from aiot.connect.mqtt.provisioning import USER_NAME, Provisioning
 from aiot.domain import Command, Device
 from aiot.errors import (
     AiotError,
@@ -78,7 +79,7 @@ class DeviceSession(asyncio.Protocol):
         self.limit = endpoint.settings.max_payload_bytes
         self.device: Device | None = None
         self.transport: asyncio.Transport | None = None
-        self.state = "new"  # new → auth → open → closed
+        self.state = "new"  # new → auth → open → closed, or new → provision → closed
         self.keepalive = 0
         self.dialect = Dialect()  # replaced by the CONNECT's: 3.1, 3.1.1 or 5
         self.last_seen = time.monotonic()
@@ -98,6 +99,7 @@ class DeviceSession(asyncio.Protocol):
         self._calls: dict[int, asyncio.Future[Any]] = {}
         self._next_call = 0
         self._auth: asyncio.Task[None] | None = None
+        self._provisioning: Provisioning | None = None  # user name ``provision``
 
     # asyncio.Protocol
 
@@ -135,7 +137,7 @@ class DeviceSession(asyncio.Protocol):
 
     def _drain(self) -> None:
         try:
-            while self._backlog and self.state in ("new", "open"):
+            while self._backlog and self.state in ("new", "open", "provision"):
                 self._handle(self._backlog.popleft())
         except codec.ProtocolViolation as err:
             self._violation(err)
@@ -196,6 +198,8 @@ class DeviceSession(asyncio.Protocol):
 
     def _handle(self, packet: codec.Packet) -> None:
         kind = packet.type
+        if self._provisioning is not None:
+            return self._provisioning.handle(packet)
         if self.state == "new":
             if kind != codec.CONNECT:
                 raise codec.ProtocolViolation("the first packet must be CONNECT")
@@ -224,6 +228,9 @@ class DeviceSession(asyncio.Protocol):
             )  # the 3.1.1 form: any client reads it
             return self.close()
         self.dialect = Dialect(connect)
+        if connect.username == USER_NAME:  # no credentials yet: asks for some, then goes
+            self.state, self._provisioning = "provision", Provisioning(self, self._write)
+            return self._write(self._connack(accepted=True))
         self.state, self.keepalive = "auth", connect.keepalive
         self._auth = asyncio.create_task(self._authenticate(connect.username))
 

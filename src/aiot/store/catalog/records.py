@@ -15,6 +15,7 @@ from aiot.domain import (
     Bridge,
     Deployment,
     Device,
+    Profile,
     Role,
     Selector,
     Severity,
@@ -29,6 +30,7 @@ from aiot.store.catalog.tables import (
     BridgeRow,
     DeploymentRow,
     DeviceRow,
+    ProfileRow,
     RejectionRow,
     TenantRow,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "device",
     "now",
     "plain_json",
+    "profile",
     "rejection",
     "tenant",
 ]
@@ -137,6 +140,24 @@ def bridge(row: BridgeRow, box: SecretBox) -> Bridge:
         device_type=row.device_type,
         ca_pem=row.ca_pem,
         ca_file=row.ca_file,
+    )
+
+
+def profile(row: ProfileRow, box: SecretBox) -> Profile:
+    """A profile row as a record, its provision secret opened."""
+    secret = None if row.provision_secret is None else box.decrypt(row.provision_secret)
+    return Profile(
+        id=row.id,
+        tenant=row.tenant_id,
+        name=row.name,
+        created_at=_utc(row.created_at) or now(),
+        description=row.description,
+        provision=row.provision,  # type: ignore[arg-type]  # checked when stored
+        provision_key=row.provision_key,
+        provision_secret=secret,
+        limits=dict(row.limits or {}),
+        firmware_id=row.firmware_id,
+        software_id=row.software_id,
     )
 
 

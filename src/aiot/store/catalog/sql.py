@@ -22,8 +22,10 @@ from aiot.errors import Conflict, InvalidInput, NotFound, StoreError
 from aiot.store.catalog import records
 from aiot.store.catalog.alarms import AlarmsMixin
 from aiot.store.catalog.bridges import BridgesMixin
+from aiot.store.catalog.claims import ClaimsMixin
 from aiot.store.catalog.deployments import DeploymentsMixin
 from aiot.store.catalog.engine import migrate, open_engine, scrub
+from aiot.store.catalog.profiles import ProfilesMixin
 from aiot.store.catalog.records import Rejection
 from aiot.store.catalog.tables import (
     AlarmRow,
@@ -54,10 +56,14 @@ _OF_TENANT = (
     PackageRow,
 )
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# A token chosen by a device (provisioning): URL-safe, as it is a path segment of the HTTP API;
+# ``provision`` is the MQTT user name of provisioning, never a device's.
+_TOKEN = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+RESERVED_TOKENS = frozenset({"provision"})
 SCOPES = ("client", "shared", "server")
 
 
-class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
+class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, ProfilesMixin, ClaimsMixin):
     """Tenants, devices, keys, attributes, rejections, deployments and alarms in one database.
 
     Secrets are sealed or hashed with ``box`` (see :mod:`aiot.store.secrets`); without one,
@@ -150,12 +156,19 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
     # devices
 
     def create_device(
-        self, tenant: str, name: str, type: str = "default", labels: dict[str, str] | None = None
+        self,
+        tenant: str,
+        name: str,
+        type: str = "default",
+        labels: dict[str, str] | None = None,
+        token: str | None = None,
     ) -> Device:
-        """A new device with a fresh access token; names are unique per tenant."""
+        """A new device with ``token`` or a fresh access token; names are unique per tenant."""
         if not name.strip():
             raise InvalidInput("a device needs a name")
-        token = secrets.token_urlsafe(15)
+        if token is not None:
+            self._check_token(token)
+        token = token or secrets.token_urlsafe(15)
         row = DeviceRow(
             id=str(uuid.uuid4()),
             tenant_id=tenant,
@@ -171,6 +184,15 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
                 raise Conflict(f"a device named {name!r} already exists")
             s.add(row)
         return records.device(row, self._box)
+
+    def _check_token(self, token: str) -> None:
+        if not _TOKEN.match(token) or token in RESERVED_TOKENS:
+            raise InvalidInput(
+                "an access token is 1-64 letters, digits, '.', '_', '~' or '-' (not 'provision')"
+            )
+        with self._session() as s:
+            if s.scalar(select(DeviceRow.id).filter_by(token_hash=self._box.digest(token))):
+                raise Conflict("this access token is in use", code="token_in_use")
 
     def devices(self, tenant: str, type: str | None = None) -> list[Device]:
         """The tenant's devices, by name."""
