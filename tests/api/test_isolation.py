@@ -25,6 +25,8 @@ from tests.conftest import ADMIN_KEY
 
 SECRET = "acme-secret"  # in acme's labels, attributes, alarm details and bridge URL
 READING = 271828.5  # acme's telemetry value
+CLAIM_SECRET = "acme-claim-secret"  # the secret acme's device offered: even knowing it, no claim
+PROVISION_SECRET = "acme-provision-secret"
 _unique = itertools.count()
 
 
@@ -62,6 +64,14 @@ def _body(method: str, path: str) -> Any:
         ("post", "/api/alarms/{alarm_id}/comment"): {"text": "sneak"},
         ("post", "/api/alarms/{alarm_id}/assign"): {"assignee": "rival"},
         ("post", "/api/alarms/{alarm_id}/verdict"): {"true_alarm": False},
+        ("post", "/api/profiles"): {"name": f"rival-{n}", "provision": "allow_create"},
+        ("patch", "/api/profiles/{name}"): {"provision": "allow_create", "limits": {}},
+        ("post", "/api/devices/{device_id}/claim"): {"secretKey": CLAIM_SECRET, "owner": "rival"},
+        ("post", "/api/v1/provision"): {  # acme's key with a guessed secret: nothing to be had
+            "provisionDeviceKey": "acme-provision-key",
+            "provisionDeviceSecret": "guess",
+            "deviceName": "pump",
+        },
     }
     if (method, path) not in bodies:
         pytest.fail(f"{method.upper()} {path} takes a body: add one that names acme's records")
@@ -91,17 +101,22 @@ def _acme(client: TestClient, platform: Platform) -> Acme:
     train = {"detector": "zscore", "device": "pump", "keys": ["t"], "name": "acme-model"}
     client.post("/api/models/train", json=train, headers=acme).raise_for_status()
     key = client.post("/api/tenants/acme/keys", json={"name": "ops", "role": "admin"}).json()
+    profile = {"name": "acme-profile", "provision": "check_pre_provisioned"}
+    profile |= {"provision_key": "acme-provision-key", "provision_secret": PROVISION_SECRET}
+    client.post("/api/profiles", json=profile, headers=acme).raise_for_status()
+    platform.catalog.offer_claim("acme", device["id"], CLAIM_SECRET, 3_600_000, 1000)
     fill = {
         "device_id": [device["id"], "pump"],
         "alarm_id": [alarm.id],
         "ref": [deployment["id"], "hot"],
-        "name": ["acme-model"],
+        "name": ["acme-model", "acme-profile"],
         "bridge_id": [made["id"], "plant"],
         "tenant_id": ["acme"],
         "key_id": [key["id"]],
         "scope": ["shared", "server"],
     }
-    return Acme(fill, [SECRET, str(READING), device["access_token"], key["key"]])
+    secrets = [SECRET, str(READING), device["access_token"], key["key"], PROVISION_SECRET]
+    return Acme(fill, [*secrets, "acme-provision-key"])
 
 
 def _roles(client: TestClient) -> dict[str, dict[str, str]]:
