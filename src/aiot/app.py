@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from aiot.connect.bridges import Bridges
 from aiot.connect.http_rpc import Channels, HttpPolls
+from aiot.connect.limits import RateLimits
 from aiot.connect.mqtt import MqttEndpoint
 from aiot.domain import Batch, Command, Device, DeviceChannel, Principal, Role, Tenant
 from aiot.errors import AiotError, Conflict, DeviceOffline, Forbidden, NotFound, Unauthorized
@@ -77,7 +78,11 @@ class Platform:
         self.catalog = catalog
         self.admin_key = admin_key
         self.ingest = Ingestor(store, catalog, settings.ingest, *_log(settings))
-        self.mqtt = MqttEndpoint(self.ingest, settings.mqtt) if settings.mqtt.port else None
+        # message rates per device type and per tenant, shared by MQTT and HTTP devices
+        self.rates = RateLimits(catalog, settings.mqtt.messages_per_second)
+        self.mqtt = (
+            MqttEndpoint(self.ingest, settings.mqtt, self.rates) if settings.mqtt.port else None
+        )
         self.http_polls = HttpPolls()  # HTTP devices long-polling for commands
         self.channel: DeviceChannel | None = Channels([*filter(None, [self.mqtt]), self.http_polls])
         self.bridges = Bridges(self.ingest)

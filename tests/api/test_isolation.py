@@ -44,6 +44,7 @@ def _body(method: str, path: str) -> Any:
     bodies: dict[tuple[str, str], Any] = {
         ("post", "/api/tenants"): {"id": f"made-{n}"},
         ("post", "/api/tenants/{tenant_id}/keys"): {"name": f"sneak-{n}", "role": "admin"},
+        ("patch", "/api/tenants/{tenant_id}"): {"limits": {"messages_per_second": 0.001}},
         ("post", "/api/devices"): {"name": f"rival-{n}"},
         ("post", "/api/devices/{device_id}/attributes/{scope}"): {"sneak": n},
         ("post", "/api/devices/{device_id}/rpc"): {"method": "reboot", "oneway": True},

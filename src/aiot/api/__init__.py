@@ -70,7 +70,9 @@ def create_app(platform: Platform) -> FastAPI:
         sim.router,
     ):
         app.include_router(router, responses=REST)
-    app.include_router(device_router(platform.ingest, platform.http_polls), responses=DEVICE)
+    app.include_router(
+        device_router(platform.ingest, platform.http_polls, platform.rates), responses=DEVICE
+    )
     app.include_router(provision_router(platform.ingest), responses=DEVICE)
     app.include_router(live.router)
 

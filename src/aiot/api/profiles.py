@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from aiot.api.deps import Caller, Operator, PlatformDep
 from aiot.api.openapi import errors
@@ -15,7 +15,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/profiles", tags=["profiles"])
 
-LimitName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+LimitName = Literal["messages_per_second"]  # per device of the type (aiot.connect.limits)
 LimitValue = Annotated[int | float, Field(ge=0, allow_inf_nan=False)]
 Limits = Annotated[
     dict[LimitName, LimitValue],

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from aiot.connect import claims, client_rpc, provision
 from aiot.connect.http_rpc import HttpPolls
+from aiot.connect.limits import RateLimits
 from aiot.connect.payloads import SERVER_TIME, decode_attributes, decode_json, decode_telemetry
 from aiot.domain import Device
 from aiot.errors import Conflict, NotFound, PayloadRejected, PayloadTooLarge, Unauthorized
@@ -36,14 +37,17 @@ __all__ = ["device_router", "provision_router"]
 TRANSPORT = "http"
 DEFAULT_POLL_MS = 60_000  # ThingsBoard's transport.http.request_timeout
 MAX_POLL_MS = 300_000
+_MAX_PACE_SECONDS = 10.0
 _EMPTY: tuple[Any, ...] = ({}, [])
 _T = TypeVar("_T")
 
 
-def device_router(ingest: Ingestor, polls: HttpPolls | None = None) -> APIRouter:
+def device_router(
+    ingest: Ingestor, polls: HttpPolls | None = None, rates: RateLimits | None = None
+) -> APIRouter:
     """The device API routes, writing through ``ingest``; commands wait in ``polls``."""
     router = APIRouter(prefix="/api/v1/{token}", tags=["device API"])
-    gate = _Gate(ingest)
+    gate = _Gate(ingest, rates or RateLimits(ingest.catalog))
     _data_routes(router, gate)
     _rpc_routes(router, gate, polls or HttpPolls())
     _claim_routes(router, gate)
@@ -53,8 +57,15 @@ def device_router(ingest: Ingestor, polls: HttpPolls | None = None) -> APIRouter
 class _Gate:
     """What every device route does first: find the device, read and decode its body."""
 
-    def __init__(self, ingest: Ingestor) -> None:
+    def __init__(self, ingest: Ingestor, rates: RateLimits) -> None:
         self.ingest = ingest
+        self.rates = rates
+
+    async def pace(self, device: Device) -> None:
+        """Above the device's or its tenant's rate, answer later (up to 10 s), never refuse."""
+        wait = self.rates.http_wait(device)  # the catalog is read once per 5 s at most
+        if wait > 0:
+            await asyncio.sleep(min(wait, _MAX_PACE_SECONDS))
 
     def authenticate(self, token: str) -> Device:
         device = self.ingest.catalog.device_by_token(token)
@@ -89,6 +100,7 @@ def _data_routes(router: APIRouter, gate: _Gate) -> None:
     async def post_telemetry(token: str, request: Request) -> Response:
         """Telemetry in any of ThingsBoard's JSON forms."""
         device = gate.authenticate(token)
+        await gate.pace(device)
         body = await gate.read(request, device)
         if _empty(body):
             return gate.accept_empty(device)
@@ -103,6 +115,7 @@ def _data_routes(router: APIRouter, gate: _Gate) -> None:
     async def post_attributes(token: str, request: Request) -> Response:
         """Client-side attributes as one flat JSON object."""
         device = gate.authenticate(token)
+        await gate.pace(device)
         body = await gate.read(request, device)
         if _empty(body):
             return gate.accept_empty(device)

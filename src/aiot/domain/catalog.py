@@ -30,6 +30,7 @@ class Tenant:
     id: str
     name: str
     created_at: datetime
+    limits: dict[str, Any] = field(default_factory=dict)  # e.g. messages_per_second
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiot.connect import topics
 from aiot.connect.client_rpc import SessionLimits
+from aiot.connect.limits import RateLimits
 from aiot.connect.lograte import RateLimitedLog
 from aiot.connect.mqtt.gate import Gate, raise_file_limit
 from aiot.connect.mqtt.session import DeviceSession
@@ -36,9 +37,12 @@ _END_WAIT = 5.0  # seconds to wait for an ended session's last reads to be durab
 class MqttEndpoint:
     """Serves MQTT 3.1, 3.1.1 and 5 to devices on ``settings.host:settings.port``."""
 
-    def __init__(self, ingest: Ingestor, settings: MqttSettings) -> None:
+    def __init__(
+        self, ingest: Ingestor, settings: MqttSettings, rates: RateLimits | None = None
+    ) -> None:
         self.ingest = ingest
         self.settings = settings
+        self.rates = rates or RateLimits(ingest.catalog, settings.messages_per_second)
         self.sessions: set[DeviceSession] = set()
         self.protocol_errors = 0
         self.refused_subscriptions = 0

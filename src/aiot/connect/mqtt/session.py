@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -22,6 +23,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from aiot.connect import topics
+from aiot.connect.limits import Bucket
 from aiot.connect.mqtt import codec, v5
 from aiot.connect.mqtt.burst import TRANSPORT, Burst, Gathered, complete
 from aiot.connect.mqtt.dialect import LEVELS, Dialect
@@ -57,19 +59,6 @@ _INBOUND = {"telemetry", "attributes", "attribute_request", "rpc_request", "rpc_
 _GATEWAY_KINDS = frozenset(k for k in typing.get_args(topics.Kind) if k.startswith("gateway_"))
 
 
-class _Bucket:
-    """A token bucket that may go into debt: ``rate`` messages a second, bursts of one second."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate, self.tokens, self.at = rate, rate, time.monotonic()
-
-    def spend(self, now: float, count: int) -> float:
-        """Take ``count`` tokens; the seconds to wait before reading more (0: none)."""
-        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate) - count
-        self.at = now
-        return -self.tokens / self.rate if self.tokens < 0 else 0.0
-
-
 class DeviceSession(asyncio.Protocol):
     """The MQTT protocol state of one connection."""
 
@@ -86,8 +75,8 @@ class DeviceSession(asyncio.Protocol):
         self.subscriptions: set[str] = set()
         self._buffer = bytearray()
         self._backlog: deque[codec.Packet] = deque()
-        rate = endpoint.settings.messages_per_second
-        self._bucket = _Bucket(rate) if rate else None
+        self._bucket: Bucket | None = None  # the device's own rate, set once it is known
+        self.limits = endpoint.limits  # what getSessionLimits reports, the device's own once known
         self._published = 0  # PUBLISH packets of this read, for the rate limit
         self._burst = Burst()
         self._tail: asyncio.Future[Any] | None = None
@@ -141,8 +130,9 @@ class DeviceSession(asyncio.Protocol):
                 self._handle(self._backlog.popleft())
         except codec.ProtocolViolation as err:
             self._violation(err)
-        if self._published and self._bucket is not None:
-            self._slow_down(self._bucket.spend(self.last_seen, self._published))
+        if self._published and self.device is not None:
+            rates, count = self.endpoint.rates, self._published
+            self._slow_down(rates.wait(self.device, count, self._bucket, self.last_seen))
         self._published = 0
         if self._burst and self.device is not None and self.state == "open":
             burst, self._burst = self._burst, Burst()
@@ -237,6 +227,10 @@ class DeviceSession(asyncio.Protocol):
     async def _authenticate(self, token: str | None) -> None:
         catalog = self.ingest.catalog
         device = await asyncio.to_thread(catalog.device_by_token, token) if token else None
+        if device is not None:  # its type's rate, read from the catalog off the event loop
+            self._bucket = await asyncio.to_thread(self.endpoint.rates.bucket, device)
+            rate = self._bucket.rate if self._bucket is not None else None
+            self.limits = dataclasses.replace(self.limits, messages_per_second=rate)
         if self.state != "auth":
             return
         if device is None or self.endpoint.ended(device):  # deleted while we looked it up
@@ -327,7 +321,7 @@ class DeviceSession(asyncio.Protocol):
     async def _complete(self, burst: Burst, before: asyncio.Future[Any] | None) -> None:
         assert self.device is not None
         try:
-            limits, publish = self.endpoint.limits, self.dialect.publish
+            limits, publish = self.limits, self.dialect.publish
             out = await complete(self.ingest, self.device, burst, limits, publish, self)
         except Exception as err:  # a failed write: close, so nothing of it is acknowledged
             message = err.message if isinstance(err, AiotError) else repr(err)

@@ -80,7 +80,12 @@ class Rejection:
 
 def tenant(row: TenantRow) -> Tenant:
     """A tenant row as a record."""
-    return Tenant(id=row.id, name=row.name, created_at=_utc(row.created_at) or now())
+    return Tenant(
+        id=row.id,
+        name=row.name,
+        created_at=_utc(row.created_at) or now(),
+        limits=dict(row.limits or {}),
+    )
 
 
 def device(row: DeviceRow, box: SecretBox) -> Device:

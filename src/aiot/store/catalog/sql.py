@@ -139,6 +139,20 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, ProfilesMixin, Claims
         with self._session() as s:
             return [records.tenant(r) for r in s.scalars(select(TenantRow).order_by(TenantRow.id))]
 
+    def update_tenant(
+        self, tenant_id: str, name: str | None = None, limits: dict[str, Any] | None = None
+    ) -> Tenant:
+        """Rename the tenant or replace its limits (``None``: unchanged)."""
+        with self._session() as s:
+            row = s.get(TenantRow, tenant_id)
+            if row is None:
+                raise NotFound(f"no tenant {tenant_id!r}")
+            if name is not None:
+                row.name = name
+            if limits is not None:
+                row.limits = dict(limits)
+            return records.tenant(row)
+
     def delete_tenant(self, tenant_id: str) -> Tenant:
         """Remove the tenant and every record of it (devices, keys, bridges, deployments…)."""
         found = self.find_tenant(tenant_id)
