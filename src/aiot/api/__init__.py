@@ -18,6 +18,7 @@ from aiot.api import (
     live,
     models,
     notifications,
+    packages,
     rpc,
     sim,
     tenants,
@@ -64,6 +65,8 @@ def create_app(platform: Platform) -> FastAPI:
         alarms.router,
         notifications.router,
         sim.router,
+        packages.router,
+        packages.assignments,
     ):
         app.include_router(router, responses=REST)
     app.include_router(device_router(platform.ingest, platform.http_polls), responses=DEVICE)

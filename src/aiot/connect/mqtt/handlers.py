@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from aiot.connect import ota
 from aiot.connect.topics import DeviceTopic
 
 if TYPE_CHECKING:
@@ -24,3 +25,4 @@ Reply = list[tuple[str, bytes]]
 Handler = Callable[["DeviceSession", DeviceTopic, bytes], Awaitable[Reply]]
 
 HANDLERS: dict[str, Handler] = {}
+HANDLERS.update(ota.MQTT_HANDLERS)

@@ -24,6 +24,7 @@ from aiot.store.catalog.alarms import AlarmsMixin
 from aiot.store.catalog.bridges import BridgesMixin
 from aiot.store.catalog.deployments import DeploymentsMixin
 from aiot.store.catalog.engine import migrate, open_engine, scrub
+from aiot.store.catalog.packages import PackagesMixin
 from aiot.store.catalog.records import Rejection
 from aiot.store.catalog.tables import (
     AlarmRow,
@@ -57,7 +58,7 @@ _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SCOPES = ("client", "shared", "server")
 
 
-class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
+class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, PackagesMixin):
     """Tenants, devices, keys, attributes, rejections, deployments and alarms in one database.
 
     Secrets are sealed or hashed with ``box`` (see :mod:`aiot.store.secrets`); without one,
