@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,11 +22,13 @@ from fastapi.testclient import TestClient
 from aiot.api import create_app
 from aiot.app import Platform
 from aiot.domain import Severity
+from aiot.store.catalog.tables import ProfileRow
 from tests.conftest import ADMIN_KEY
 
 SECRET = "acme-secret"  # in acme's labels, attributes, alarm details and bridge URL
 READING = 271828.5  # acme's telemetry value
 _unique = itertools.count()
+ACME_PACKAGES: list[str] = ["", ""]  # acme's firmware and software package ids, once made
 
 
 @dataclass
@@ -62,6 +65,11 @@ def _body(method: str, path: str) -> Any:
         ("post", "/api/alarms/{alarm_id}/comment"): {"text": "sneak"},
         ("post", "/api/alarms/{alarm_id}/assign"): {"assignee": "rival"},
         ("post", "/api/alarms/{alarm_id}/verdict"): {"true_alarm": False},
+        ("post", "/api/packages"): {"raw": "bytes"},  # the route takes raw bytes
+        ("put", "/api/devices/{device_id}/firmware"): {"package": ACME_PACKAGES[0]},
+        ("put", "/api/devices/{device_id}/software"): {"package": ACME_PACKAGES[1]},
+        ("put", "/api/profiles/{profile}/firmware"): {"package": ACME_PACKAGES[0]},
+        ("put", "/api/profiles/{profile}/software"): {"package": ACME_PACKAGES[1]},
     }
     if (method, path) not in bodies:
         pytest.fail(f"{method.upper()} {path} takes a body: add one that names acme's records")
@@ -91,6 +99,7 @@ def _acme(client: TestClient, platform: Platform) -> Acme:
     train = {"detector": "zscore", "device": "pump", "keys": ["t"], "name": "acme-model"}
     client.post("/api/models/train", json=train, headers=acme).raise_for_status()
     key = client.post("/api/tenants/acme/keys", json={"name": "ops", "role": "admin"}).json()
+    packages = _packages(client, platform, acme)
     fill = {
         "device_id": [device["id"], "pump"],
         "alarm_id": [alarm.id],
@@ -100,8 +109,35 @@ def _acme(client: TestClient, platform: Platform) -> Acme:
         "tenant_id": ["acme"],
         "key_id": [key["id"]],
         "scope": ["shared", "server"],
+        "package_id": packages,
+        "profile": ["default"],
     }
     return Acme(fill, [SECRET, str(READING), device["access_token"], key["key"]])
+
+
+def _packages(client: TestClient, platform: Platform, acme: dict[str, str]) -> list[str]:
+    """acme's firmware (for pump and its profile) and software (for pump), titled secretly."""
+    with platform.catalog._session() as s:  # the profile API is built apart
+        s.add(
+            ProfileRow(
+                id="acme-profile",
+                tenant_id="acme",
+                name="default",
+                description="",
+                provision="disabled",
+                created_at=datetime.now(UTC),
+            )
+        )
+    made = []
+    for kind in ("firmware", "software"):
+        query = {"kind": kind, "title": SECRET, "version": "1"}
+        package = client.post("/api/packages", params=query, content=b"acme", headers=acme)
+        made.append(package.raise_for_status().json()["id"])
+        body = {"package": made[-1]}
+        client.put(f"/api/devices/pump/{kind}", json=body, headers=acme).raise_for_status()
+    client.put("/api/profiles/default/firmware", json={"package": made[0]}, headers=acme)
+    ACME_PACKAGES[:] = made
+    return made
 
 
 def _roles(client: TestClient) -> dict[str, dict[str, str]]:
@@ -204,6 +240,9 @@ def _state(client: TestClient) -> dict[str, Any]:
         "/api/bridges",
         "/api/models",
         "/api/tenants/acme/keys",
+        "/api/packages",
+        "/api/devices/pump/firmware",
+        "/api/devices/pump/software",
     ]
     state = {path: client.get(path, headers=acme).json() for path in reads}
     # a bridge's connection state and counters, a device's last-seen time move on their own
