@@ -174,3 +174,18 @@ def test_chunk_of() -> None:
     assert chunk_of(b"abcdefg", 3, 2) == b"g"
     assert chunk_of(b"abcdefg", 3, 3) == b""
     assert chunk_of(b"abcdefg", 0, 5) == b"abcdefg"
+
+
+def test_a_download_goes_on_with_the_package_it_began_with(running: Running, pump: Device) -> None:
+    _assigned(running, pump, b"old-OLD!")
+    device = Client(running.port, pump.access_token, mqtt.MQTTv311)
+    try:
+        device.request("v2/fw/request/1/chunk/0", b"4")
+        assert device.next()[1] == b"old-"
+        _assigned(running, pump, b"new-NEW!", version="3.0")  # reassigned meanwhile
+        device.request("v2/fw/request/1/chunk/1", b"4")
+        assert device.next()[1] == b"OLD!"  # still the old package's
+        device.request("v2/fw/request/2/chunk/0", b"4")
+        assert device.next()[1] == b"new-"  # a new download: the new one
+    finally:
+        device.close()

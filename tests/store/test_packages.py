@@ -117,3 +117,13 @@ def test_own_assignment_wins_over_the_profile_and_blocks_deletion(catalog: Catal
     with pytest.raises(NotFound):
         _profile(catalog, "b", "pump")
         catalog.assign_profile("b", "pump", "firmware", old.id)  # another tenant's package
+
+
+def test_a_new_device_of_a_profile_with_a_package_is_told_of_it(catalog: Catalog) -> None:
+    _profile(catalog, "a", "pump")
+    package = _package(catalog)
+    catalog.assign_profile("a", "pump", "firmware", package.id)
+    made = catalog.create_device("a", "later", "pump")
+    shared = catalog.attributes("a", made.id, "shared")["shared"]
+    assert shared["fw_title"] == "fw" and shared["fw_size"] == 4
+    assert catalog.attributes("a", catalog.create_device("a", "other", "valve").id) == {}

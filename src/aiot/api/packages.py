@@ -13,6 +13,7 @@ reported progress; ``GET /api/packages/{id}/devices`` every device's, for a roll
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -84,7 +85,9 @@ async def upload_package(
         "content_type": content_type,
         "file_name": file_name,
     }
-    return platform.ota.upload(principal.tenant, spec, data).public()
+    # hashing 64 MiB takes a while: not on the event loop
+    made = await asyncio.to_thread(platform.ota.upload, principal.tenant, spec, data)
+    return made.public()
 
 
 @router.get("")

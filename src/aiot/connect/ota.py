@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 from urllib.parse import quote
@@ -198,11 +200,20 @@ def _chunk_size(body: bytes) -> int:
 
 async def _mqtt_request(session: DeviceSession, topic: DeviceTopic, body: bytes) -> Reply:
     """Answer ``v2/fw/request/{id}/chunk/{n}`` (or ``v2/sw/``) with that chunk's bytes."""
-    assert session.device is not None
+    device = session.device
+    assert device is not None
     kind: PackageKind = "firmware" if topic.kind == "fw_request" else "software"
     size, chunk = _chunk_size(body), topic.chunk or 0
     catalog = session.ingest.catalog
-    _, data = await asyncio.to_thread(_package_for, catalog, session.device, kind)
+    known = _downloads.setdefault(session, OrderedDict())
+    package_id = known.get((kind, topic.request_id or 0))
+    if package_id is None:  # a new download: of the package assigned now
+        package, data = await asyncio.to_thread(_package_for, catalog, device, kind)
+        known[(kind, topic.request_id or 0)] = package.id
+        while len(known) > _DOWNLOADS:
+            known.popitem(last=False)
+    else:  # the rest of one: the same package, even if another was assigned meanwhile
+        data = await asyncio.to_thread(catalog.package_data, device.tenant, package_id)
     where = ota_response(prefix(kind), topic.request_id or 0, chunk)
     payload = chunk_of(data, size, chunk)
     most = session.dialect.max_out - _OVERHEAD - len(where)
@@ -214,6 +225,12 @@ async def _mqtt_request(session: DeviceSession, topic: DeviceTopic, body: bytes)
         )
     return [(where, payload)]
 
+
+# The package of each download (request id) of a session, as ThingsBoard's MQTT transport keeps
+# them: a download goes on with the package it began with.
+_downloads: weakref.WeakKeyDictionary[DeviceSession, OrderedDict[tuple[str, int], str]]
+_downloads = weakref.WeakKeyDictionary()
+_DOWNLOADS = 8  # request ids a session remembers
 
 MQTT_HANDLERS = {"fw_request": _mqtt_request, "sw_request": _mqtt_request}
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from aiot.domain.packages import Package, PackageKind
+from aiot.domain.packages import Package, PackageKind, shared_attributes
 from aiot.errors import Conflict, InvalidInput, NotFound
 from aiot.store.catalog.tables import AttributeRow, DeviceRow, PackageRow, ProfileRow
 
@@ -79,6 +79,14 @@ def _record(row: PackageRow) -> Package:
     )
 
 
+def _described(s: Session, tenant: str, **where: str) -> list[Package]:
+    """Packages of the tenant without their bytes, by kind, title and age."""
+    columns = [c for c in PackageRow.__table__.columns if c.name != "data"]
+    query = select(*columns).filter_by(tenant_id=tenant, **where)
+    query = query.order_by(PackageRow.kind, PackageRow.title, PackageRow.created_at)
+    return [_record(PackageRow(**row._mapping)) for row in s.execute(query)]
+
+
 class PackagesMixin:
     """Package methods of the catalog; the catalog supplies ``_session``."""
 
@@ -117,11 +125,8 @@ class PackagesMixin:
         return package
 
     def _packages(self, tenant: str, **where: str) -> list[Package]:
-        columns = [c for c in PackageRow.__table__.columns if c.name != "data"]
-        query = select(*columns).filter_by(tenant_id=tenant, **where)
-        query = query.order_by(PackageRow.kind, PackageRow.title, PackageRow.created_at)
         with self._session() as s:
-            return [_record(PackageRow(**row._mapping)) for row in s.execute(query)]
+            return _described(s, tenant, **where)
 
     def packages(self, tenant: str, kind: PackageKind | None = None) -> list[Package]:
         """The tenant's packages by kind, title and age (without their bytes)."""
@@ -237,6 +242,25 @@ class PackagesMixin:
                 or_(own == package.id, own.is_(None) & DeviceRow.type.in_(types))
             ).order_by(DeviceRow.name)
             return list(s.scalars(query))
+
+    def _inherit_packages(self, s: Session, tenant: str, device_id: str, type: str) -> None:
+        """A new device of a profile with packages is told of them, as ThingsBoard does."""
+        profile = s.scalar(select(ProfileRow).filter_by(tenant_id=tenant, name=type))
+        wanted = [] if profile is None else [profile.firmware_id, profile.software_id]
+        for package_id in filter(None, wanted):
+            found = _described(s, tenant, id=package_id)
+            now = datetime.now(UTC)
+            for key, value in shared_attributes(found[0]).items() if found else ():
+                s.add(
+                    AttributeRow(
+                        tenant_id=tenant,
+                        device_id=device_id,
+                        scope="shared",
+                        key=key,
+                        value=value,
+                        updated_at=now,
+                    )
+                )
 
     def delete_attributes(self, tenant: str, device_id: str, scope: str, keys: list[str]) -> int:
         """Remove attributes of one scope by key; how many there were."""

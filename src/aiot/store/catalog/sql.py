@@ -171,6 +171,7 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, PackagesMixin):
             if s.scalar(select(DeviceRow.id).filter_by(tenant_id=tenant, name=name)):
                 raise Conflict(f"a device named {name!r} already exists")
             s.add(row)
+            self._inherit_packages(s, tenant, row.id, type)
         return records.device(row, self._box)
 
     def devices(self, tenant: str, type: str | None = None) -> list[Device]:
