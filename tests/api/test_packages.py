@@ -186,3 +186,11 @@ def test_another_tenant_cannot_reach_packages_or_assign_them(api_client: TestCli
     token = theirs.json()["access_token"]
     query = {"title": "pump-fw", "version": "1.1"}
     assert api_client.get(f"/api/v1/{token}/firmware", params=query).status_code == 404
+
+
+def test_the_content_type_given_is_served_and_checked(api_client: TestClient) -> None:
+    made = _upload(api_client, content_type="application/zip").json()
+    data = api_client.get(f"/api/packages/{made['id']}/data")
+    assert data.headers["content-type"] == "application/zip"
+    bad = _upload(api_client, version="2", content_type="text/plain\r\nX-Evil: 1")
+    assert bad.status_code == 400

@@ -33,6 +33,7 @@ assignments = APIRouter(tags=["packages"])
 Algorithm = Literal["MD5", "SHA256", "SHA384", "SHA512", "CRC32"]
 assert set(ALGORITHMS) == set(Algorithm.__args__)  # type: ignore[attr-defined]
 _BYTES = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+_MEDIA_TYPE = r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$"
 _ANY = {"*/*": _BYTES["application/octet-stream"]}
 _UPLOAD = {"requestBody": {"required": True, "content": _BYTES}}
 
@@ -71,7 +72,9 @@ async def upload_package(
     checksum: Annotated[
         str | None, Query(max_length=200, description="verified if given; computed if not")
     ] = None,
-    content_type: Annotated[str, Query(min_length=1, max_length=200)] = "application/octet-stream",
+    content_type: Annotated[
+        str, Query(max_length=200, pattern=_MEDIA_TYPE, description="served with the bytes")
+    ] = "application/octet-stream",
     file_name: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
 ) -> dict[str, Any]:
     """Upload a package: the body is its bytes; title and version are unique per kind."""

@@ -221,10 +221,11 @@ class PackagesMixin:
             profile = s.scalar(
                 select(getattr(ProfileRow, column)).filter_by(tenant_id=tenant, name=device.type)
             )
-        chosen, source = (own, "device") if own else (profile, "profile")
-        if not chosen:
-            return None, None
-        return self.package(tenant, chosen), source  # type: ignore[return-value]
+        if own:
+            return self.package(tenant, own), "device"
+        if profile:
+            return self.package(tenant, profile), "profile"
+        return None, None
 
     def devices_following(self, tenant: str, package: Package) -> list[str]:
         """The ids of the devices whose package of its kind is ``package``, by name."""
