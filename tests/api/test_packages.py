@@ -194,3 +194,11 @@ def test_the_content_type_given_is_served_and_checked(api_client: TestClient) ->
     assert data.headers["content-type"] == "application/zip"
     bad = _upload(api_client, version="2", content_type="text/plain\r\nX-Evil: 1")
     assert bad.status_code == 400
+
+
+def test_curl_data_binary_uploads_as_is(api_client: TestClient) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}  # what curl --data-binary sends
+    params = {"kind": "firmware", "title": "t", "version": "1"}
+    made = api_client.post("/api/packages", params=params, content=b"a=b&c", headers=form)
+    assert made.status_code == 201, made.text
+    assert api_client.get(f"/api/packages/{made.json()['id']}/data").content == b"a=b&c"

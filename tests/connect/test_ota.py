@@ -7,6 +7,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -18,6 +19,7 @@ from aiot.app import Platform
 from aiot.connect.ota import chunk_of
 from aiot.domain import Device
 from aiot.domain.packages import Package
+from aiot.store.catalog.tables import ProfileRow
 from tests.conftest import free_port
 from tests.connect.mqtt_helpers import Running
 
@@ -166,6 +168,32 @@ def test_assignment_pushes_shared_attributes_to_a_connected_device(
         assert pushed["fw_size"] == len(FIRMWARE) and pushed["fw_checksum"] == package.checksum
         running.platform.ota.assign_device("default", pump.id, "firmware", None)
         assert "fw_title" in json.loads(device.next()[1])["deleted"]
+    finally:
+        device.close()
+
+
+def test_a_profile_assignment_reaches_its_connected_devices(running: Running, pump: Device) -> None:
+    catalog = running.platform.catalog
+    with catalog._session() as s:  # the profile API is built apart
+        s.add(
+            ProfileRow(
+                id="p",
+                tenant_id="default",
+                name="pump",
+                description="",
+                provision="disabled",
+                created_at=datetime.now(UTC),
+            )
+        )
+    package = running.platform.ota.upload("default", SPEC, FIRMWARE)
+    device = Client(running.port, pump.access_token, mqtt.MQTTv311)
+    try:
+        device.client.subscribe("v1/devices/me/attributes")
+        time.sleep(0.3)  # the SUBACK
+        running.platform.ota.assign_profile("default", "pump", "firmware", package.id)
+        assert json.loads(device.next()[1])["fw_version"] == "2.0"
+        device.request("v2/fw/request/1/chunk/0")
+        assert device.next() == ("v2/fw/response/1/chunk/0", FIRMWARE)
     finally:
         device.close()
 
