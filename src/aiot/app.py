@@ -27,6 +27,7 @@ from aiot.connect.bridges import Bridges
 from aiot.connect.http_rpc import Channels, HttpPolls
 from aiot.connect.limits import RateLimits
 from aiot.connect.mqtt import MqttEndpoint
+from aiot.connect.ota import Updates
 from aiot.domain import Batch, Command, Device, DeviceChannel, Principal, Role, Tenant
 from aiot.errors import AiotError, Conflict, DeviceOffline, Forbidden, NotFound, Unauthorized
 from aiot.ingest import Ingestor
@@ -86,6 +87,7 @@ class Platform:
         self.http_polls = HttpPolls()  # HTTP devices long-polling for commands
         self.channel: DeviceChannel | None = Channels([*filter(None, [self.mqtt]), self.http_polls])
         self.bridges = Bridges(self.ingest)
+        self.ota = Updates(catalog, lambda: self.channel)  # firmware and software packages
         self.notifier = Notifier()  # started with the command path once the loop runs
         self.live = LiveHub()  # WebSocket subscribers, fed by the stream stage
         self.stream = StreamRunner(

@@ -294,6 +294,51 @@ class Client:
         """Remove a device profile (its devices stay)."""
         self._call("DELETE", f"/api/profiles/{name}")
 
+    # firmware and software packages
+
+    def upload_package(
+        self, data: bytes, kind: str, title: str, version: str, **options: str
+    ) -> dict[str, Any]:
+        """Upload a package (``checksum_algorithm``, ``checksum``, ``file_name``...)."""
+        query = {"kind": kind, "title": title, "version": version, **options}
+        headers = {"Content-Type": "application/octet-stream"}
+        found: dict[str, Any] = self._call(
+            "POST", "/api/packages", params=query, content=data, headers=headers
+        )
+        return found
+
+    def packages(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The tenant's packages, optionally of one kind (``firmware`` or ``software``)."""
+        found: list[dict[str, Any]] = self._call(
+            "GET", "/api/packages", params={"kind": kind} if kind else {}
+        )
+        return found
+
+    def remove_package(self, package: str) -> None:
+        """Delete a package no device or profile is assigned."""
+        self._call("DELETE", f"/api/packages/{package}")
+
+    def assign_package(
+        self, package: str | None, kind: str, device: str | None = None, profile: str | None = None
+    ) -> dict[str, Any]:
+        """Assign a package to a device or a profile; ``package`` None takes it away."""
+        where = f"/api/devices/{device}/{kind}" if device else f"/api/profiles/{profile}/{kind}"
+        if package is None:
+            gone: dict[str, Any] = self._call("DELETE", where)
+            return gone
+        found: dict[str, Any] = self._call("PUT", where, json={"package": package})
+        return found
+
+    def package_status(self, device: str, kind: str = "firmware") -> dict[str, Any]:
+        """A device's package and the progress it reported."""
+        found: dict[str, Any] = self._call("GET", f"/api/devices/{device}/{kind}")
+        return found
+
+    def rollout(self, package: str) -> list[dict[str, Any]]:
+        """Every device whose package this is, with its progress."""
+        found: list[dict[str, Any]] = self._call("GET", f"/api/packages/{package}/devices")
+        return found
+
     # trained models
 
     def train_model(

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
         default=None, description="Fernet key sealing catalog secrets; default: data_dir/secret.key"
     )
     default_tenant: str = "default"
+    max_package_bytes: int = Field(
+        default=64 << 20, gt=0, description="a firmware or software package uploaded (413 above)"
+    )
     store: StoreSettings = StoreSettings()
     ingest: IngestSettings = IngestSettings()
     mqtt: MqttSettings = MqttSettings()

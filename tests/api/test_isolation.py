@@ -28,6 +28,7 @@ READING = 271828.5  # acme's telemetry value
 CLAIM_SECRET = "acme-claim-secret"  # the secret acme's device offered: even knowing it, no claim
 PROVISION_SECRET = "acme-provision-secret"
 _unique = itertools.count()
+ACME_PACKAGES: list[str] = ["", ""]  # acme's firmware and software package ids, once made
 
 
 @dataclass
@@ -73,6 +74,11 @@ def _body(method: str, path: str) -> Any:
             "provisionDeviceSecret": "guess",
             "deviceName": "pump",
         },
+        ("post", "/api/packages"): {"raw": "bytes"},  # the route takes raw bytes
+        ("put", "/api/devices/{device_id}/firmware"): {"package": ACME_PACKAGES[0]},
+        ("put", "/api/devices/{device_id}/software"): {"package": ACME_PACKAGES[1]},
+        ("put", "/api/profiles/{name}/firmware"): {"package": ACME_PACKAGES[0]},
+        ("put", "/api/profiles/{name}/software"): {"package": ACME_PACKAGES[1]},
     }
     if (method, path) not in bodies:
         pytest.fail(f"{method.upper()} {path} takes a body: add one that names acme's records")
@@ -106,18 +112,35 @@ def _acme(client: TestClient, platform: Platform) -> Acme:
     profile |= {"provision_key": "acme-provision-key", "provision_secret": PROVISION_SECRET}
     client.post("/api/profiles", json=profile, headers=acme).raise_for_status()
     platform.catalog.offer_claim("acme", device["id"], CLAIM_SECRET, 3_600_000, 1000)
+    packages = _packages(client, platform, acme)
     fill = {
         "device_id": [device["id"], "pump"],
         "alarm_id": [alarm.id],
         "ref": [deployment["id"], "hot"],
-        "name": ["acme-model", "acme-profile"],
+        "name": ["acme-model", "acme-profile", "default"],
         "bridge_id": [made["id"], "plant"],
         "tenant_id": ["acme"],
         "key_id": [key["id"]],
         "scope": ["shared", "server"],
+        "package_id": packages,
     }
     secrets = [SECRET, str(READING), device["access_token"], key["key"], PROVISION_SECRET]
     return Acme(fill, [*secrets, "acme-provision-key"])
+
+
+def _packages(client: TestClient, platform: Platform, acme: dict[str, str]) -> list[str]:
+    """acme's firmware (for pump and its profile) and software (for pump), titled secretly."""
+    client.post("/api/profiles", json={"name": "default"}, headers=acme).raise_for_status()
+    made = []
+    for kind in ("firmware", "software"):
+        query = {"kind": kind, "title": SECRET, "version": "1"}
+        package = client.post("/api/packages", params=query, content=b"acme", headers=acme)
+        made.append(package.raise_for_status().json()["id"])
+        body = {"package": made[-1]}
+        client.put(f"/api/devices/pump/{kind}", json=body, headers=acme).raise_for_status()
+    client.put("/api/profiles/default/firmware", json={"package": made[0]}, headers=acme)
+    ACME_PACKAGES[:] = made
+    return made
 
 
 def _roles(client: TestClient) -> dict[str, dict[str, str]]:
@@ -220,6 +243,9 @@ def _state(client: TestClient) -> dict[str, Any]:
         "/api/bridges",
         "/api/models",
         "/api/tenants/acme/keys",
+        "/api/packages",
+        "/api/devices/pump/firmware",
+        "/api/devices/pump/software",
     ]
     state = {path: client.get(path, headers=acme).json() for path in reads}
     # a bridge's connection state and counters, a device's last-seen time move on their own

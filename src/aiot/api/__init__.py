@@ -19,6 +19,7 @@ from aiot.api import (
     live,
     models,
     notifications,
+    packages,
     profiles,
     rpc,
     sim,
@@ -68,6 +69,8 @@ def create_app(platform: Platform) -> FastAPI:
         alarms.router,
         notifications.router,
         sim.router,
+        packages.router,
+        packages.assignments,
     ):
         app.include_router(router, responses=REST)
     app.include_router(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from aiot.connect import claims, client_rpc, provision
 from aiot.connect.http_rpc import HttpPolls
 from aiot.connect.limits import RateLimits
+from aiot.connect.ota import ota_routes
 from aiot.connect.payloads import SERVER_TIME, decode_attributes, decode_json, decode_telemetry
 from aiot.domain import Device
 from aiot.errors import Conflict, NotFound, PayloadRejected, PayloadTooLarge, Unauthorized
@@ -40,6 +41,7 @@ MAX_POLL_MS = 300_000
 _MAX_PACE_SECONDS = 10.0
 _EMPTY: tuple[Any, ...] = ({}, [])
 _T = TypeVar("_T")
+_Keys = Annotated[list[str] | None, Query(description="comma-separated, or the name repeated")]
 
 
 def device_router(
@@ -51,6 +53,7 @@ def device_router(
     _data_routes(router, gate)
     _rpc_routes(router, gate, polls or HttpPolls())
     _claim_routes(router, gate)
+    ota_routes(router, gate)
     return router
 
 
@@ -127,15 +130,15 @@ def _data_routes(router: APIRouter, gate: _Gate) -> None:
 
     @router.get("/attributes")
     def get_attributes(
-        token: str, clientKeys: str | None = None, sharedKeys: str | None = None
+        token: str, clientKeys: _Keys = None, sharedKeys: _Keys = None
     ) -> dict[str, dict[str, Any]]:
         """Client and shared attributes, optionally only the named keys."""
         device = gate.authenticate(token)
         found = ingest.catalog.attributes(device.tenant, device.id)
         answer = {"client": found.get("client", {}), "shared": found.get("shared", {})}
         for scope, wanted in (("client", clientKeys), ("shared", sharedKeys)):
-            if wanted:
-                names = set(wanted.split(","))
+            if wanted:  # a=x,y or, as ThingsBoard's HTTP SDK sends them, a=x&a=y
+                names = set(",".join(wanted).split(","))
                 answer[scope] = {k: v for k, v in answer[scope].items() if k in names}
         return answer
 

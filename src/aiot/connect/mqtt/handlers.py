@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from aiot.connect import claims
+from aiot.connect import claims, ota
 from aiot.connect.topics import DeviceTopic
 
 if TYPE_CHECKING:
@@ -27,4 +27,5 @@ Handler = Callable[["DeviceSession", DeviceTopic, bytes], Awaitable[Reply]]
 HANDLERS: dict[str, Handler] = {
     "claim": claims.device_claim,
     "gateway_claim": claims.gateway_claim,
+    **ota.MQTT_HANDLERS,
 }

@@ -93,8 +93,8 @@ class DeviceSession(asyncio.Protocol):
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport; uvloop's (uvicorn picks uvloop when installed) is no subclass
+        self.transport = typing.cast(asyncio.Transport, transport)
         self._sock = transport.get_extra_info("socket") if _QUICKACK else None
         self.endpoint.sessions.add(self)
         self.endpoint.gate.admit(self)  # CONNACK due within the deadline, bytes or not

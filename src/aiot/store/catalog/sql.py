@@ -25,6 +25,7 @@ from aiot.store.catalog.bridges import BridgesMixin
 from aiot.store.catalog.claims import ClaimsMixin
 from aiot.store.catalog.deployments import DeploymentsMixin
 from aiot.store.catalog.engine import migrate, open_engine, scrub
+from aiot.store.catalog.packages import PackagesMixin
 from aiot.store.catalog.profiles import ProfilesMixin
 from aiot.store.catalog.records import Rejection
 from aiot.store.catalog.tables import (
@@ -63,7 +64,9 @@ RESERVED_TOKENS = frozenset({"provision"})
 SCOPES = ("client", "shared", "server")
 
 
-class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, ProfilesMixin, ClaimsMixin):
+class Catalog(
+    DeploymentsMixin, AlarmsMixin, BridgesMixin, ProfilesMixin, ClaimsMixin, PackagesMixin
+):
     """Tenants, devices, keys, attributes, rejections, deployments and alarms in one database.
 
     Secrets are sealed or hashed with ``box`` (see :mod:`aiot.store.secrets`); without one,
@@ -197,6 +200,7 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, ProfilesMixin, Claims
             if s.scalar(select(DeviceRow.id).filter_by(tenant_id=tenant, name=name)):
                 raise Conflict(f"a device named {name!r} already exists")
             s.add(row)
+            self._inherit_packages(s, tenant, row.id, type)
         return records.device(row, self._box)
 
     def _check_token(self, token: str) -> None:
