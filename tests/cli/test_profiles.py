@@ -34,11 +34,11 @@ def _aiot(*args: str, code: int = 0) -> Result:
 def test_add_list_show_remove() -> None:
     added = _aiot(
         "add", "meter", "--provision", "allow_create", "--key", "k1",
-        "--limit", "messages_per_second=10", "--limit", "burst=2.5",
+        "--limit", "messages_per_second=2.5",
     )  # fmt: skip
     assert "provision key     k1" in added.stdout
     shown = json.loads(_aiot("show", "meter").stdout)
-    assert shown["limits"] == {"messages_per_second": 10, "burst": 2.5}
+    assert shown["limits"] == {"messages_per_second": 2.5}
     assert shown["provision_secret"] in added.stdout
     listed = json.loads(_aiot("list", "--json").stdout)
     assert [p["name"] for p in listed] == ["meter"]
