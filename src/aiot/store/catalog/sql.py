@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiot.domain import ApiKey, Device, Role, Tenant
-from aiot.errors import Conflict, InvalidInput, NotFound, StoreError
+from aiot.errors import Conflict, Forbidden, InvalidInput, NotFound, StoreError
 from aiot.store.catalog import records
 from aiot.store.catalog.alarms import AlarmsMixin
 from aiot.store.catalog.bridges import BridgesMixin
@@ -150,13 +150,40 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
     # devices
 
     def create_device(
-        self, tenant: str, name: str, type: str = "default", labels: dict[str, str] | None = None
+        self,
+        tenant: str,
+        name: str,
+        type: str = "default",
+        labels: dict[str, str] | None = None,
+        *,
+        gateway: bool = False,
+        gateway_id: str | None = None,
     ) -> Device:
-        """A new device with a fresh access token; names are unique per tenant."""
+        """A new device with a fresh access token; names are unique per tenant.
+
+        ``gateway``: it may publish for other devices (``v1/gateway/...``); ``gateway_id``:
+        the gateway it is connected through.
+        """
+        row = self._device_row(tenant, name, type, labels, gateway, gateway_id)
+        with self._session() as s:
+            if s.scalar(select(DeviceRow.id).filter_by(tenant_id=tenant, name=name)):
+                raise Conflict(f"a device named {name!r} already exists")
+            s.add(row)
+        return records.device(row, self._box)
+
+    def _device_row(
+        self,
+        tenant: str,
+        name: str,
+        type: str,
+        labels: dict[str, str] | None,
+        gateway: bool,
+        gateway_id: str | None,
+    ) -> DeviceRow:
         if not name.strip():
             raise InvalidInput("a device needs a name")
         token = secrets.token_urlsafe(15)
-        row = DeviceRow(
+        return DeviceRow(
             id=str(uuid.uuid4()),
             tenant_id=tenant,
             name=name,
@@ -165,18 +192,41 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
             token_hash=self._box.digest(token),
             token_secret=self._box.encrypt(token),
             created_at=records.now(),
+            gateway=gateway,
+            gateway_id=gateway_id,
         )
+
+    def sub_device(self, gateway: Device, name: str, type: str = "default") -> Device:
+        """The device ``name`` of the gateway's tenant, created or re-linked behind ``gateway``.
+
+        As ThingsBoard does, a device of that name that is not yet behind this gateway is
+        re-linked to it; only within the gateway's own tenant, and never a gateway itself
+        (Forbidden), so that no gateway can take over another gateway's devices wholesale.
+        """
+        tenant = gateway.tenant
         with self._session() as s:
-            if s.scalar(select(DeviceRow.id).filter_by(tenant_id=tenant, name=name)):
-                raise Conflict(f"a device named {name!r} already exists")
-            s.add(row)
+            row = s.scalar(select(DeviceRow).filter_by(tenant_id=tenant, name=name))
+            if row is None:
+                row = self._device_row(tenant, name, type, None, False, gateway.id)
+                s.add(row)
+            elif row.gateway or row.id == gateway.id:
+                raise Forbidden(
+                    f"{name!r} is a gateway: it cannot connect through another",
+                    code="device_not_allowed",
+                )
+            elif row.gateway_id != gateway.id:
+                row.gateway_id = gateway.id
         return records.device(row, self._box)
 
-    def devices(self, tenant: str, type: str | None = None) -> list[Device]:
-        """The tenant's devices, by name."""
+    def devices(
+        self, tenant: str, type: str | None = None, gateway: str | None = None
+    ) -> list[Device]:
+        """The tenant's devices, by name; ``gateway``: only those behind that gateway's id."""
         query = select(DeviceRow).filter_by(tenant_id=tenant).order_by(DeviceRow.name)
         if type is not None:
             query = query.filter_by(type=type)
+        if gateway is not None:
+            query = query.filter_by(gateway_id=gateway)
         with self._session() as s:
             return [records.device(r, self._box) for r in s.scalars(query)]
 
