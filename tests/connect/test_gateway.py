@@ -309,3 +309,27 @@ def test_a_deleted_device_is_made_again_by_its_gateway(running: Running, gw: Dev
     new = _named(running, "pump-7")
     assert new.id != old.id and new.gateway_id == gw.id
     assert [v for _, _, v in _points(running, new.id)] == [2.0]
+
+
+def test_a_stream_of_messages_makes_each_device_once_and_keeps_their_order(
+    running: Running, gw: DeviceRecord
+) -> None:
+    gateway = _gateway(running, gw)
+    gateway.subscribe(RPC)
+    infos = []
+    for i in range(30):  # not waiting for PUBACKs: many reads, bursts completing together
+        name = f"pump-{i}"
+        infos.append(gateway.client.publish(CONNECT, json.dumps({"device": name}), qos=1))
+        infos.append(gateway.client.publish(TELEMETRY, json.dumps({name: {"n": i}}), qos=1))
+        if i % 2:
+            infos.append(gateway.client.publish(DISCONNECT, json.dumps({"device": name}), qos=1))
+    for info in infos:
+        info.wait_for_publish(10)
+    channel = running.platform.channel
+    assert channel is not None
+    behind = running.platform.catalog.devices("default", gateway=gw.id)
+    assert len(behind) == 30 and _reasons(running) == []
+    online = {d.name for d in behind if channel.online("default", d.id)}
+    assert online == {f"pump-{i}" for i in range(0, 30, 2)}  # each disconnect after its connect
+    assert all(len(_points(running, d.id)) == 1 for d in behind)
+    gateway.close()

@@ -166,7 +166,7 @@ async def _device(session: DeviceSession, name: str, type: str = "default") -> D
     known = gateways.known(session, name)
     if known is not None:
         return known
-    catalog = session.ingest.catalog
+    catalog = session.ingest.catalog  # a gateway's messages are handled one at a time, in order
     device = await asyncio.to_thread(catalog.sub_device, _gateway(session), name, type)
     gateways.link(session, device)
     return device

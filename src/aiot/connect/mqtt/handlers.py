@@ -10,6 +10,8 @@ message (counted and listed with its reason), and the connection stays.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -18,9 +20,24 @@ from aiot.connect.topics import DeviceTopic
 if TYPE_CHECKING:
     from aiot.connect.mqtt.session import DeviceSession
 
-__all__ = ["HANDLERS", "Handler", "Reply"]
+__all__ = ["HANDLERS", "Handler", "Reply", "in_order"]
 
 Reply = list[tuple[str, bytes]]
 Handler = Callable[["DeviceSession", DeviceTopic, bytes], Awaitable[Reply]]
 
 HANDLERS: dict[str, Handler] = {}
+
+_ORDER: weakref.WeakKeyDictionary[DeviceSession, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def in_order(session: DeviceSession) -> asyncio.Lock:
+    """Held while one burst with handled messages completes.
+
+    The bursts of a connection complete concurrently; taken before a burst's first await, this
+    lock runs their handlers in the order the messages came (asyncio's locks are fair), so that
+    a gateway's ``disconnect`` never overtakes the ``connect`` before it.
+    """
+    lock = _ORDER.get(session)
+    if lock is None:
+        lock = _ORDER[session] = asyncio.Lock()
+    return lock

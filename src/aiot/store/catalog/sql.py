@@ -203,6 +203,12 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
         re-linked to it; only within the gateway's own tenant, and never a gateway itself
         (Forbidden), so that no gateway can take over another gateway's devices wholesale.
         """
+        try:
+            return self._sub_device(gateway, name, type)
+        except Conflict:  # another gateway made it meanwhile: re-link it
+            return self._sub_device(gateway, name, type)
+
+    def _sub_device(self, gateway: Device, name: str, type: str) -> Device:
         tenant = gateway.tenant
         with self._session() as s:
             row = s.scalar(select(DeviceRow).filter_by(tenant_id=tenant, name=name))
