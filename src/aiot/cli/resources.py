@@ -105,6 +105,8 @@ def devices_add(
     console.print(f"device [bold]{created['name']}[/] created")
     console.print(f"  id            {created['id']}")
     console.print(f"  access token  {created['access_token']}")
+    if created.get("gateway"):
+        console.print("  gateway       publishes for other devices on v1/gateway/...")
 
 
 def _pair(text: str) -> tuple[str, str]:

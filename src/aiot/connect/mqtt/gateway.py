@@ -191,15 +191,15 @@ async def _telemetry(session: DeviceSession, _topic: topics.DeviceTopic, body: b
     doc = _object(body)
     named = {_name(name): entries for name, entries in doc.items()}
     devices = [await _device(session, name) for name in named]
-    ingest, tenant = session.ingest, _gateway(session).tenant
-    budget, tables = ingest.settings.max_points_per_message, []
+    ingest, gateway = session.ingest, _gateway(session)
+    tenant, budget, tables = gateway.tenant, ingest.settings.max_points_per_message, []
     for device, entries in zip(devices, named.values(), strict=True):
         cols = Columns(budget)
         add_entries(cols, entries, SERVER_TIMES.clock(tenant, device.id))
         budget -= len(cols)
         tables.append(cols.table(device.id))
     batch = Batch(tenant, pa.concat_tables(tables))
-    await ingest.submit(batch, [d.id for d in devices], messages=1)
+    await ingest.submit(batch, [gateway.id, *(d.id for d in devices)], messages=1)  # all seen
     return []
 
 
