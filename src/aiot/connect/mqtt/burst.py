@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiot.connect import client_rpc, topics
 from aiot.connect.columns import Columns
 from aiot.connect.mqtt import codec
-from aiot.connect.mqtt.handlers import HANDLERS, Reply, in_order
+from aiot.connect.mqtt.handlers import HANDLERS, Reply, in_order, settle
 from aiot.connect.payloads import (
     SERVER_TIME,
     decode_attributes,
@@ -133,6 +133,8 @@ async def _complete(
         out.append(publish(topics.rpc_response(rid), answer))
     for topic, body in burst.others:
         out.extend(publish(*reply) for reply in await _other(ingest, device, session, topic, body))
+    if burst.others and session is not None:
+        await settle(session)  # the handlers' writes, in one log append: durable before acks
     out.append(codec.pubacks(burst.acks))
     return b"".join(out)
 

@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from aiot.connect import topics
 from aiot.connect.columns import Columns, reject
-from aiot.connect.mqtt.handlers import Handler, Reply
+from aiot.connect.mqtt.handlers import Handler, Reply, store_before_ack
 from aiot.connect.payloads import add_entries, check_attributes, decode_json
 from aiot.domain import Batch, Command, Device
 from aiot.errors import CommandTimeout, DeviceOffline
@@ -187,7 +187,10 @@ async def _disconnect(session: DeviceSession, _topic: topics.DeviceTopic, body: 
 
 
 async def _telemetry(session: DeviceSession, _topic: topics.DeviceTopic, body: bytes) -> Reply:
-    """Points of several devices in one message, stored as one batch (or refused whole)."""
+    """Points of several devices in one message, stored as one batch (or refused whole).
+
+    The burst's PUBACKs wait until it is durable; the messages of one burst share an append.
+    """
     doc = _object(body)
     named = {_name(name): entries for name, entries in doc.items()}
     devices = [await _device(session, name) for name in named]
@@ -199,7 +202,8 @@ async def _telemetry(session: DeviceSession, _topic: topics.DeviceTopic, body: b
         budget -= len(cols)
         tables.append(cols.table(device.id))
     batch = Batch(tenant, pa.concat_tables(tables))
-    await ingest.submit(batch, [gateway.id, *(d.id for d in devices)], messages=1)  # all seen
+    seen = [gateway.id, *(d.id for d in devices)]
+    store_before_ack(session, ingest.submit(batch, seen, messages=1))  # a burst: one append
     return []
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiot.connect.topics import DeviceTopic
 
 if TYPE_CHECKING:
     from aiot.connect.mqtt.session import DeviceSession
 
-__all__ = ["HANDLERS", "Handler", "Reply", "in_order"]
+__all__ = ["HANDLERS", "Handler", "Reply", "in_order", "settle", "store_before_ack"]
 
 Reply = list[tuple[str, bytes]]
 Handler = Callable[["DeviceSession", DeviceTopic, bytes], Awaitable[Reply]]
@@ -41,3 +41,26 @@ def in_order(session: DeviceSession) -> asyncio.Lock:
     if lock is None:
         lock = _ORDER[session] = asyncio.Lock()
     return lock
+
+
+_PENDING: weakref.WeakKeyDictionary[DeviceSession, list[asyncio.Future[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def store_before_ack(session: DeviceSession, stored: Awaitable[Any]) -> None:
+    """Let a handler return before its write is durable: the burst's PUBACKs wait for it.
+
+    The writes of one burst's messages so share one log append, as device telemetry does.
+    """
+    _PENDING.setdefault(session, []).append(asyncio.ensure_future(stored))
+
+
+async def settle(session: DeviceSession) -> None:
+    """Wait for the writes handlers left pending; raise the first failure (StoreError)."""
+    pending = _PENDING.pop(session, [])
+    if pending:
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
