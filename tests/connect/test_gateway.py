@@ -15,7 +15,7 @@ import pytest
 from aiot.app import Platform
 from aiot.domain import Command
 from aiot.domain import Device as DeviceRecord
-from aiot.errors import DeviceOffline
+from aiot.errors import DeviceOffline, StoreError
 from tests.conftest import free_port
 from tests.connect.mqtt_helpers import Device, Running
 
@@ -333,3 +333,20 @@ def test_a_stream_of_messages_makes_each_device_once_and_keeps_their_order(
     assert online == {f"pump-{i}" for i in range(0, 30, 2)}  # each disconnect after its connect
     assert all(len(_points(running, d.id)) == 1 for d in behind)
     gateway.close()
+
+
+def test_telemetry_that_cannot_be_stored_is_not_acknowledged(
+    running: Running, gw: DeviceRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gateway = _gateway(running, gw)
+    gateway.publish(CONNECT, '{"device": "pump-7"}')
+
+    def full(_batches: Any) -> Any:
+        raise StoreError("cannot write the ingest log", "No space left on device")
+
+    monkeypatch.setattr(running.platform.ingest.wal, "append", full)
+    info = gateway.client.publish(TELEMETRY, '{"pump-7": {"temp": 1}}', qos=1)
+    assert gateway.gone.wait(5), "the gateway is disconnected, so that it sends it again"
+    assert not info.is_published()  # no PUBACK
+    gateway.close()
+    assert _points(running, _named(running, "pump-7").id) == []
