@@ -142,16 +142,21 @@ class Client:
     # devices
 
     def create_device(
-        self, name: str, type: str = "default", labels: dict[str, str] | None = None
+        self,
+        name: str,
+        type: str = "default",
+        labels: dict[str, str] | None = None,
+        gateway: bool = False,
     ) -> dict[str, Any]:
-        """Create a device; the answer holds ``id`` and ``access_token``."""
-        body = {"name": name, "type": type, "labels": labels or {}}
+        """Create a device (``gateway``: one that publishes for others); returns its token."""
+        body = {"name": name, "type": type, "labels": labels or {}, "gateway": gateway}
         result: dict[str, Any] = self._call("POST", "/api/devices", json=body)
         return result
 
-    def devices(self, type: str | None = None) -> list[dict[str, Any]]:
-        """The tenant's devices."""
-        params = {"type": type} if type else None
+    def devices(self, type: str | None = None, gateway: str | None = None) -> list[dict[str, Any]]:
+        """The tenant's devices (of one type, or behind one gateway)."""
+        wanted = {"type": type, "gateway": gateway}
+        params = {k: v for k, v in wanted.items() if v} or None
         result: list[dict[str, Any]] = self._call("GET", "/api/devices", params=params)
         return result
 

@@ -28,6 +28,7 @@ class DeviceIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     type: str = Field(default="default", min_length=1, max_length=100)
     labels: dict[str, str] = Field(default_factory=dict)
+    gateway: bool = Field(default=False, description="publishes for other devices (v1/gateway)")
 
 
 def _device_json(device: Device, principal: Principal) -> dict[str, Any]:
@@ -40,16 +41,24 @@ def _device_json(device: Device, principal: Principal) -> dict[str, Any]:
 @router.post("", status_code=status.HTTP_201_CREATED, responses=errors(409))
 def create_device(body: DeviceIn, platform: PlatformDep, principal: Operator) -> dict[str, Any]:
     """Create a device; the answer holds its ``id`` and ``access_token``."""
-    device = platform.catalog.create_device(principal.tenant, body.name, body.type, body.labels)
+    catalog, tenant = platform.catalog, principal.tenant
+    device = catalog.create_device(tenant, body.name, body.type, body.labels, gateway=body.gateway)
     return _device_json(device, principal)
 
 
-@router.get("")
+@router.get("", responses=errors(404))
 def list_devices(
-    platform: PlatformDep, principal: Caller, type: str | None = None
+    platform: PlatformDep,
+    principal: Caller,
+    type: str | None = None,
+    gateway: Annotated[
+        str | None, Query(description="only the devices behind this gateway (id or name)")
+    ] = None,
 ) -> list[dict[str, Any]]:
-    """The tenant's devices, optionally of one type."""
-    return [_device_json(d, principal) for d in platform.catalog.devices(principal.tenant, type)]
+    """The tenant's devices, optionally of one type or behind one gateway."""
+    catalog, tenant = platform.catalog, principal.tenant
+    behind = catalog.device(tenant, gateway).id if gateway is not None else None
+    return [_device_json(d, principal) for d in catalog.devices(tenant, type, behind)]
 
 
 @router.get("/{device_id}")

@@ -135,7 +135,9 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         log_level="warning",
         access_log=False,
         lifespan="on",
-        loop="asyncio",  # the same loop whatever else is installed (uvloop comes with NiceGUI)
+        # the MQTT endpoint's sessions are asyncio protocols over asyncio's transports: uvloop,
+        # which "auto" picks wherever it happens to be installed, hands them others
+        loop="asyncio",
         # a device long-polling for commands (or a live WebSocket) must not hold a stop for long
         timeout_graceful_shutdown=_GRACE_SECONDS,
     )

@@ -1,7 +1,8 @@
 """aiot's MQTT endpoint for devices: the listening socket, the connected devices, the channel.
 
 The endpoint is the :class:`~aiot.domain.DeviceChannel` that ``aiot.app`` wires in: commands
-and shared-attribute updates reach a device through the session it is connected with.
+and shared-attribute updates reach a device through the session it is connected with, or
+through its gateway's session (:mod:`aiot.connect.mqtt.gateway`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from aiot.connect import topics
 from aiot.connect.client_rpc import SessionLimits
 from aiot.connect.limits import RateLimits
 from aiot.connect.lograte import RateLimitedLog
+from aiot.connect.mqtt import gateway
 from aiot.connect.mqtt.gate import Gate, raise_file_limit
+from aiot.connect.mqtt.handlers import HANDLERS
 from aiot.connect.mqtt.session import DeviceSession
 from aiot.domain import Command, Device
 from aiot.errors import DeviceOffline, ServiceError
@@ -28,6 +31,8 @@ from aiot.ingest import Ingestor
 from aiot.settings import MqttSettings
 
 __all__ = ["MqttEndpoint"]
+
+HANDLERS.update(gateway.HANDLERS)
 
 log = logging.getLogger("aiot.mqtt")
 _ENDED_KEPT = 10_000  # deleted devices remembered, against a CONNECT racing the deletion
@@ -56,6 +61,7 @@ class MqttEndpoint:
             settings.max_payload_bytes, settings.receive_maximum, settings.messages_per_second
         )
         self._devices: dict[str, DeviceSession] = {}
+        self.gateways = gateway.Gateways()  # the devices connected behind gateway sessions
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -121,6 +127,7 @@ class MqttEndpoint:
         """Forget a closed session."""
         self.gate.passed(session)
         self.sessions.discard(session)
+        self.gateways.drop(session)
         if session.device is not None and self._devices.get(session.device.id) is session:
             del self._devices[session.device.id]
 
@@ -142,14 +149,20 @@ class MqttEndpoint:
         if loop is None or loop.is_closed():
             return
         if _running_loop() is loop:
+            self._forget(tenant, device_id, token)
             for session in self._of(tenant, device_id):
                 session.close()
             return
-        ending = asyncio.run_coroutine_threadsafe(self._end(tenant, device_id), loop)
+        ending = asyncio.run_coroutine_threadsafe(self._end(tenant, device_id, token), loop)
         with contextlib.suppress(TimeoutError):
             ending.result(_END_WAIT)
 
-    async def _end(self, tenant: str, device_id: str | None) -> None:
+    def _forget(self, tenant: str, device_id: str | None, token: str | None) -> None:
+        if device_id is not None and token is None:  # a deleted device behind a gateway
+            self.gateways.forget(tenant, device_id)
+
+    async def _end(self, tenant: str, device_id: str | None, token: str | None) -> None:
+        self._forget(tenant, device_id, token)
         await asyncio.gather(*(session.end() for session in self._of(tenant, device_id)))
 
     def _of(self, tenant: str, device_id: str | None) -> list[DeviceSession]:
@@ -213,17 +226,22 @@ class MqttEndpoint:
         return session if session.listens(topic) else None
 
     def online(self, tenant: str, device_id: str) -> bool:
-        """Whether the device is connected and subscribed to its RPC topic."""
-        return self._session(tenant, device_id, topics.rpc_request(1)) is not None
+        """Whether the device is connected and subscribed to its RPC topic (or its gateway)."""
+        return self._session(tenant, device_id, topics.rpc_request(1)) is not None or (
+            self.gateways.route(tenant, device_id, topics.GATEWAY_RPC) is not None
+        )
 
     async def call(self, tenant: str, device_id: str, command: Command) -> Any:
         """Send a command to a connected device; its answer, or None when one-way."""
         session = self._session(tenant, device_id, topics.rpc_request(1))
-        if session is None:
-            raise DeviceOffline(
-                f"the device is not connected over MQTT, or not subscribed to {topics.RPC_REQUESTS}"
-            )
-        return await session.call(command)
+        if session is not None:
+            return await session.call(command)
+        behind = self.gateways.route(tenant, device_id, topics.GATEWAY_RPC)
+        if behind is not None:
+            return await self.gateways.call(*behind, command)
+        raise DeviceOffline(
+            f"the device is not connected over MQTT, or not subscribed to {topics.RPC_REQUESTS}"
+        )
 
     def push_attributes(self, tenant: str, device_id: str, values: dict[str, Any]) -> None:
         """Publish changed shared attributes on ``v1/devices/me/attributes`` (any thread)."""
@@ -234,6 +252,7 @@ class MqttEndpoint:
         session = self._session(tenant, device_id, topics.ATTRIBUTES)
         if session is not None:
             session.send(topics.ATTRIBUTES, values)
+        self.gateways.push(tenant, device_id, values)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
