@@ -56,6 +56,13 @@ class MqttSettings(BaseModel):
     messages_per_second: float | None = Field(
         default=None, gt=0, description="per device, bursts of 1 s; above it reads are paused"
     )
+    max_sessions_per_device: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="connections one device may hold at once; one more drops its oldest"
+        " (ThingsBoard's default is one too)",
+    )
     receive_maximum: int = Field(
         default=1000, ge=1, le=65535, description="QoS 1 messages a device may have unacked (v5)"
     )

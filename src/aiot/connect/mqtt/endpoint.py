@@ -60,7 +60,7 @@ class MqttEndpoint:
         self.limits = SessionLimits(  # what getSessionLimits reports to every device
             settings.max_payload_bytes, settings.receive_maximum, settings.messages_per_second
         )
-        self._devices: dict[str, DeviceSession] = {}
+        self._devices: dict[str, list[DeviceSession]] = {}  # a device's sessions, oldest first
         self.gateways = gateway.Gateways()  # the devices connected behind gateway sessions
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -115,21 +115,25 @@ class MqttEndpoint:
     # the sessions of devices
 
     def attach(self, session: DeviceSession) -> None:
-        """Register an authenticated session; an older one of the same device is dropped."""
+        """Register an authenticated session; beyond the device's sessions allowed (ThingsBoard's
+        default: one), its oldest session is dropped."""
         assert session.device is not None
         self.gate.passed(session)
-        older = self._devices.get(session.device.id)
-        self._devices[session.device.id] = session
-        if older is not None and older is not session:
-            older.close()
+        held = self._devices.setdefault(session.device.id, [])
+        held.append(session)
+        while len(held) > self.settings.max_sessions_per_device:
+            held.pop(0).close()
 
     def detach(self, session: DeviceSession) -> None:
         """Forget a closed session."""
         self.gate.passed(session)
         self.sessions.discard(session)
         self.gateways.drop(session)
-        if session.device is not None and self._devices.get(session.device.id) is session:
-            del self._devices[session.device.id]
+        held = self._devices.get(session.device.id, []) if session.device is not None else []
+        if session in held:
+            held.remove(session)
+            if not held:
+                del self._devices[session.device.id]  # type: ignore[union-attr]
 
     def end(self, tenant: str, device_id: str | None = None, token: str | None = None) -> None:
         """End the sessions of a deleted device (``None``: of every device of the tenant).
@@ -220,10 +224,16 @@ class MqttEndpoint:
     # DeviceChannel
 
     def _session(self, tenant: str, device_id: str, topic: str) -> DeviceSession | None:
-        session = self._devices.get(device_id)
-        if session is None or session.device is None or session.device.tenant != tenant:
-            return None
-        return session if session.listens(topic) else None
+        """The device's newest session subscribed to ``topic``, or None."""
+        listening = self._listening(tenant, device_id, topic)
+        return listening[-1] if listening else None
+
+    def _listening(self, tenant: str, device_id: str, topic: str) -> list[DeviceSession]:
+        return [
+            s
+            for s in self._devices.get(device_id, [])
+            if s.device is not None and s.device.tenant == tenant and s.listens(topic)
+        ]
 
     def online(self, tenant: str, device_id: str) -> bool:
         """Whether the device is connected and subscribed to its RPC topic (or its gateway)."""
@@ -249,8 +259,7 @@ class MqttEndpoint:
             self._loop.call_soon_threadsafe(self._push, tenant, device_id, dict(values))
 
     def _push(self, tenant: str, device_id: str, values: dict[str, Any]) -> None:
-        session = self._session(tenant, device_id, topics.ATTRIBUTES)
-        if session is not None:
+        for session in self._listening(tenant, device_id, topics.ATTRIBUTES):
             session.send(topics.ATTRIBUTES, values)
         self.gateways.push(tenant, device_id, values)
 
