@@ -256,6 +256,17 @@ class Platform:
             self.mqtt.end(tenant, device.id, old.access_token)
         return device
 
+    def set_certificate(self, tenant: str, device_id: str, pem: str | None) -> Device:
+        """Give a device X.509 credentials (``None``: take them away, ending its sessions)."""
+        device = self.catalog.set_certificate(tenant, device_id, pem)
+        if self.mqtt is not None:
+            cert = self.catalog.certificate(tenant, device.id) if pem is not None else None
+            if cert is not None:
+                self.mqtt.trust(cert)  # a self-signed certificate vouches for itself
+            else:
+                self.mqtt.end(tenant, device.id)
+        return device
+
     def train_model(self, tenant: str, device_id: str, spec: training.TrainSpec) -> ModelCard:
         """Fit a detector on a device's stored history; store it as the model's next version."""
         device = self.catalog.device(tenant, device_id)

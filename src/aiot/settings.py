@@ -75,6 +75,11 @@ class MqttSettings(BaseModel):
     )
     tls_cert: Path | None = Field(default=None, description="PEM certificate: serve MQTT over TLS")
     tls_key: Path | None = None
+    tls_client_ca: Path | None = Field(
+        default=None,
+        description="PEM CA bundle that signs device certificates (X.509 credentials); devices"
+        " given a self-signed certificate are trusted without it",
+    )
 
 
 class Settings(BaseSettings):

@@ -68,6 +68,7 @@ def _body(method: str, path: str) -> Any:
         ("post", "/api/alarms/{alarm_id}/verdict"): {"true_alarm": False},
         ("post", "/api/profiles"): {"name": f"rival-{n}", "provision": "allow_create"},
         ("patch", "/api/profiles/{name}"): {"provision": "allow_create", "limits": {}},
+        ("put", "/api/devices/{device_id}/certificate"): {"certificate": "-----BEGIN CERT"},
         ("post", "/api/devices/{device_id}/claim"): {"secretKey": CLAIM_SECRET, "owner": "rival"},
         ("post", "/api/v1/provision"): {  # acme's key with a guessed secret: nothing to be had
             "provisionDeviceKey": "acme-provision-key",

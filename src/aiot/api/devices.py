@@ -73,6 +73,34 @@ def delete_device(device_id: str, platform: PlatformDep, principal: Operator) ->
     platform.delete_device(principal.tenant, device_id)
 
 
+class CertificateIn(BaseModel):
+    """A device's X.509 certificate, PEM."""
+
+    certificate: str = Field(min_length=1, max_length=20_000, description="PEM, one certificate")
+
+
+@router.put("/{device_id}/certificate", responses=errors(404, 409))
+def set_certificate(
+    device_id: str, body: CertificateIn, platform: PlatformDep, principal: Operator
+) -> dict[str, Any]:
+    """Give the device X.509 credentials, as ThingsBoard's ``X509_CERTIFICATE``.
+
+    The device then connects over MQTT with TLS presenting this certificate (its access token
+    keeps working too). A self-signed certificate is trusted as it is; one signed by a CA needs
+    the CA in ``AIOT_MQTT__TLS_CLIENT_CA``. A certificate belongs to one device only (409).
+    """
+    device = platform.set_certificate(principal.tenant, device_id, body.certificate)
+    return _device_json(device, principal)
+
+
+@router.delete("/{device_id}/certificate", responses=errors(404))
+def remove_certificate(
+    device_id: str, platform: PlatformDep, principal: Operator
+) -> dict[str, Any]:
+    """Take the device's X.509 credentials away; its MQTT sessions end."""
+    return _device_json(platform.set_certificate(principal.tenant, device_id, None), principal)
+
+
 @router.post("/{device_id}/token", responses=errors(404))
 def new_token(device_id: str, platform: PlatformDep, principal: Operator) -> dict[str, Any]:
     """Give the device a fresh access token; the old one, and its sessions, end at once."""

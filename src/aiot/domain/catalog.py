@@ -48,6 +48,7 @@ class Device:
     gateway: bool = False  # publishes for the devices behind it (``v1/gateway/...``)
     gateway_id: str | None = None  # the gateway this device is connected through
     owner: str | None = None  # who claimed it
+    certificate: str | None = None  # SHA-256 of its X.509 certificate, when it has one
 
     def public(self) -> dict[str, Any]:
         """The device as listed to users (the token included: it is the device's credential)."""
@@ -63,6 +64,7 @@ class Device:
             "gateway": self.gateway,
             "gateway_id": self.gateway_id,
             "owner": self.owner,
+            "certificate_sha256": self.certificate,
         }
 
 

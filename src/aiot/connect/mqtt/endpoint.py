@@ -69,6 +69,7 @@ class MqttEndpoint:
         self._ended: OrderedDict[tuple[str, ...], None] = OrderedDict()
         self._ended_lock = threading.Lock()
         self._bound: socket.socket | None = None
+        self._tls = _tls(settings)
 
     def bind(self) -> None:
         """Take the port now, before anything is announced; :meth:`start` listens on it."""
@@ -93,8 +94,11 @@ class MqttEndpoint:
             self.bind()
         sock, self._bound = self._bound, None
         assert sock is not None
+        if self._tls is not None:  # self-signed device certificates: each trusted by itself
+            for pem in await asyncio.to_thread(self.ingest.catalog.certificates):
+                self.trust(pem)
         self._server = await self._loop.create_server(
-            lambda: DeviceSession(self), sock=sock, ssl=_tls(self.settings), backlog=1024
+            lambda: DeviceSession(self), sock=sock, ssl=self._tls, backlog=1024
         )
         self.port = self._server.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep(), name="aiot-mqtt-keepalive")
@@ -187,6 +191,11 @@ class MqttEndpoint:
                 device.access_token,
             ) in self._ended
 
+    def trust(self, pem: str) -> None:
+        """Accept a device's certificate in TLS handshakes (the catalog says whose it is)."""
+        if self._tls is not None:
+            self._tls.load_verify_locations(cadata=pem)
+
     def connected(self) -> int:
         """How many devices are connected."""
         return len(self._devices)
@@ -276,4 +285,7 @@ def _tls(settings: MqttSettings) -> ssl.SSLContext | None:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    context.verify_mode = ssl.CERT_OPTIONAL  # a device may present a certificate (X.509)
+    if settings.tls_client_ca is not None:
+        context.load_verify_locations(cafile=settings.tls_client_ca)
     return context

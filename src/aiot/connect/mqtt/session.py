@@ -218,15 +218,29 @@ class DeviceSession(asyncio.Protocol):
             )  # the 3.1.1 form: any client reads it
             return self.close()
         self.dialect = Dialect(connect)
+        certificate = self._certificate()
+        if certificate is not None:  # X.509 credentials: the certificate names the device
+            self.state, self.keepalive = "auth", connect.keepalive
+            self._auth = asyncio.create_task(self._authenticate(None, certificate))
+            return None
         if connect.username == USER_NAME:  # no credentials yet: asks for some, then goes
             self.state, self._provisioning = "provision", Provisioning(self, self._write)
             return self._write(self._connack(accepted=True))
         self.state, self.keepalive = "auth", connect.keepalive
         self._auth = asyncio.create_task(self._authenticate(connect.username))
 
-    async def _authenticate(self, token: str | None) -> None:
+    def _certificate(self) -> bytes | None:
+        """The client certificate of a TLS connection (DER), if the device presented one."""
+        tls = self.transport.get_extra_info("ssl_object") if self.transport else None
+        der = tls.getpeercert(binary_form=True) if tls is not None else None
+        return der or None
+
+    async def _authenticate(self, token: str | None, certificate: bytes | None = None) -> None:
         catalog = self.ingest.catalog
-        device = await asyncio.to_thread(catalog.device_by_token, token) if token else None
+        if certificate is not None:
+            device = await asyncio.to_thread(catalog.device_by_certificate, certificate)
+        else:
+            device = await asyncio.to_thread(catalog.device_by_token, token) if token else None
         if device is not None:  # its type's rate, read from the catalog off the event loop
             self._bucket = await asyncio.to_thread(self.endpoint.rates.bucket, device)
             rate = self._bucket.rate if self._bucket is not None else None
@@ -235,10 +249,10 @@ class DeviceSession(asyncio.Protocol):
             return
         if device is None or self.endpoint.ended(device):  # deleted while we looked it up
             self.ingest.stats.unknown_token()
+            what = "certificate" if certificate is not None else "access token"
             self.endpoint.limited.warning(
-                "unknown_token", "MQTT connection from %s refused: unknown access token",
-                self.peer(),
-            )  # fmt: skip
+                "unknown_token", "MQTT connection from %s refused: unknown %s", self.peer(), what
+            )
             self._write(self._connack(accepted=False))
             return self.close()
         self.device, self.state = device, "open"

@@ -102,6 +102,7 @@ def device(row: DeviceRow, box: SecretBox) -> Device:
         gateway=bool(row.gateway),
         gateway_id=row.gateway_id,
         owner=row.owner,
+        certificate=row.cert_fingerprint,
     )
 
 

@@ -22,6 +22,7 @@ from aiot.errors import Conflict, Forbidden, InvalidInput, NotFound, StoreError
 from aiot.store.catalog import records
 from aiot.store.catalog.alarms import AlarmsMixin
 from aiot.store.catalog.bridges import BridgesMixin
+from aiot.store.catalog.certificates import CertificatesMixin
 from aiot.store.catalog.claims import ClaimsMixin
 from aiot.store.catalog.deployments import DeploymentsMixin
 from aiot.store.catalog.engine import migrate, open_engine, scrub
@@ -65,7 +66,13 @@ SCOPES = ("client", "shared", "server")
 
 
 class Catalog(
-    DeploymentsMixin, AlarmsMixin, BridgesMixin, ProfilesMixin, ClaimsMixin, PackagesMixin
+    DeploymentsMixin,
+    AlarmsMixin,
+    BridgesMixin,
+    ProfilesMixin,
+    ClaimsMixin,
+    PackagesMixin,
+    CertificatesMixin,
 ):
     """Tenants, devices, keys, attributes, rejections, deployments and alarms in one database.
 
