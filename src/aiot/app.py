@@ -264,7 +264,23 @@ class Platform:
             if cert is not None:
                 self.mqtt.trust(cert)  # a self-signed certificate vouches for itself
             else:
-                self.mqtt.end(tenant, device.id)
+                self.mqtt.drop(tenant, device.id)
+        return device
+
+    def set_basic_credentials(
+        self,
+        tenant: str,
+        device_id: str,
+        client_id: str | None,
+        username: str | None,
+        password: str | None,
+    ) -> Device:
+        """Give a device MQTT basic credentials (all None: none); its sessions end."""
+        device = self.catalog.set_basic_credentials(
+            tenant, device_id, client_id, username, password
+        )
+        if self.mqtt is not None:
+            self.mqtt.drop(tenant, device.id)
         return device
 
     def train_model(self, tenant: str, device_id: str, spec: training.TrainSpec) -> ModelCard:

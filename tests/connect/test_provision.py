@@ -18,6 +18,7 @@ from aiot.api import create_app
 from aiot.app import Platform
 from aiot.connect.mqtt import codec
 from aiot.connect.mqtt.provisioning import LINGER
+from aiot.errors import Conflict
 from tests.conftest import free_port
 from tests.connect.mqtt_helpers import Device, Running
 
@@ -178,8 +179,8 @@ def running_key(running: Running, profile: str) -> str:
 def test_other_credentials_and_bad_requests_fail_with_a_reason(running: Running) -> None:
     secret = _secret(running, "k-new")
     base = {"provisionDeviceKey": "k-new", "provisionDeviceSecret": secret}
-    basic = _ask(running, {**base, "credentialsType": "MQTT_BASIC", "username": "u"})
-    assert basic["status"] == "FAILURE" and "not supported" in basic["errorMsg"]
+    x509 = _ask(running, {**base, "credentialsType": "X509_CERTIFICATE", "hash": "ab"})
+    assert x509["status"] == "FAILURE" and "not supported" in x509["errorMsg"]
     bad = _ask(running, {**base, "token": "has space"})
     assert bad["status"] == "FAILURE" and "access token" in bad["errorMsg"]
     client = Provisioner(running.port)
@@ -274,3 +275,70 @@ def _secret_of(platform: Platform, key: str) -> str:
     profile = platform.catalog.profile_by_provision_key(key)
     assert profile is not None and profile.provision_secret is not None
     return profile.provision_secret
+
+
+def test_mqtt_basic_credentials_are_provisioned_and_work(running: Running) -> None:
+    secret = _secret(running, "k-new")
+    asked = {"provisionDeviceKey": "k-new", "provisionDeviceSecret": secret}
+    asked |= {"deviceName": "meter-9", "credentialsType": "MQTT_BASIC", "clientId": "m9"}
+    asked |= {"username": "meter-user", "password": "s3cret"}
+    answer = _ask(running, asked)
+    assert answer == {
+        "status": "SUCCESS",
+        "credentialsType": "MQTT_BASIC",
+        "credentialsValue": {"clientId": "m9", "userName": "meter-user", "password": "s3cret"},
+    }
+    again = _ask(running, {**asked, "deviceName": "meter-10"})  # the same credentials: taken
+    assert again["status"] == "FAILURE"
+    catalog = running.platform.catalog
+    assert [d.name for d in catalog.devices("default") if d.name.startswith("meter")] == ["meter-9"]
+    for client_id, password, seen in (
+        ("m9", "s3cret", "Success"),
+        ("m9", "guess", "Not authorized"),
+    ):
+        assert _basic_connack(running.port, client_id, "meter-user", password) == seen
+
+
+def _basic_connack(port: int, client_id: str, username: str | None, password: str | None) -> str:
+    """The CONNACK reason for these MQTT basic credentials."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.username_pw_set(username, password)
+    reasons: queue.Queue[str] = queue.Queue()
+    client.on_connect = lambda _c, _u, _f, rc, _p: reasons.put(str(rc))
+    client.connect("127.0.0.1", port, keepalive=30)
+    client.loop_start()
+    try:
+        return reasons.get(timeout=5)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_mqtt_basic_credentials_of_a_device(running: Running) -> None:
+    platform = running.platform
+    made = platform.catalog.create_device("default", "pump-7")
+    given = platform.set_basic_credentials("default", made.id, "p7", None, None)
+    assert given.public()["mqtt_basic"] == {"client_id": "p7", "username": None}
+    assert _basic_connack(running.port, "p7", None, None) == "Success"  # the client id alone
+    assert _basic_connack(running.port, "p8", None, None) == "Not authorized"
+    platform.set_basic_credentials("default", made.id, None, "pump", "pw")
+    assert _basic_connack(running.port, "any", "pump", "pw") == "Success"
+    assert _basic_connack(running.port, "any", "pump", None) == "Not authorized"
+    assert _basic_connack(running.port, "p7", None, None) == "Not authorized"  # replaced
+    other = platform.catalog.create_device("default", "pump-8")
+    with pytest.raises(Conflict):
+        platform.set_basic_credentials("default", other.id, None, "pump", "other")
+    platform.set_basic_credentials("default", made.id, None, None, None)
+    assert _basic_connack(running.port, "any", "pump", "pw") == "Not authorized"
+    assert _basic_connack(running.port, "any", made.access_token, None) == "Success"  # the token
+
+
+def test_mqtt_basic_credentials_over_rest(api_client: TestClient) -> None:
+    made = api_client.post("/api/devices", json={"name": "pump-7"}).json()
+    path = f"/api/devices/{made['id']}/mqtt-basic"
+    given = api_client.put(path, json={"username": "u", "password": "p"})
+    assert given.status_code == 200 and given.json()["mqtt_basic"]["username"] == "u"
+    assert "p" not in given.json()["mqtt_basic"].values()  # the password is never shown
+    assert api_client.put(path, json={}).status_code == 400
+    assert api_client.put(path, json={"client_id": "c", "password": "p"}).status_code == 400
+    assert api_client.delete(path).json()["mqtt_basic"] is None

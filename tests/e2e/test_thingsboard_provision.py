@@ -97,3 +97,19 @@ def test_sdk_provisions_over_http_and_is_claimed(server: AiotProcess) -> None:
         assert refused.json() == {"status": "FAILURE", "errorMsg": "Failed to provision device!"}
         rejected = api.get("/api/ingest/rejections").json()
         assert any(r["reason"] == "provision_failed" for r in rejected), rejected
+
+
+def test_sdk_provisions_mqtt_basic_credentials_and_connects_with_them(server: AiotProcess) -> None:
+    with server.admin() as api:
+        meter = _profile(api, "meter", "allow_create")
+        key, secret = meter["provision_key"], meter["provision_secret"]
+        seen = _sdk("basic", "127.0.0.1", str(server.mqtt_port), key, secret, "tb-m2", "pw-9")
+        assert seen["credentials"]["credentialsType"] == "MQTT_BASIC", seen
+        assert seen["credentials"]["credentialsValue"] == {
+            "clientId": "tb-m2-id", "userName": "tb-m2-user", "password": "pw-9",
+        }  # fmt: skip
+        assert seen["connected"] and seen["telemetry"] == 0
+        device = api.get("/api/devices/tb-m2").json()
+        assert device["mqtt_basic"] == {"client_id": "tb-m2-id", "username": "tb-m2-user"}
+        stored = api.get("/api/devices/tb-m2/telemetry", params={"start": 0}).json()
+        assert [p["value"] for p in stored["flow"]] == [4.5]

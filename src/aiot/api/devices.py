@@ -13,6 +13,7 @@ from aiot.api.paging import cut_to_limit, page_headers
 from aiot.api.params import now_ms, parse_interval, parse_keys, parse_order, parse_time
 from aiot.api.render import Series, latest_json, series_json
 from aiot.domain import Aggregation, Device, Principal, Role
+from aiot.errors import InvalidInput
 
 __all__ = ["router"]
 
@@ -99,6 +100,39 @@ def remove_certificate(
 ) -> dict[str, Any]:
     """Take the device's X.509 credentials away; its MQTT sessions end."""
     return _device_json(platform.set_certificate(principal.tenant, device_id, None), principal)
+
+
+class BasicIn(BaseModel):
+    """MQTT basic credentials: a client id, a user name, or both; a password with a user name."""
+
+    client_id: str | None = Field(default=None, min_length=1, max_length=200)
+    username: str | None = Field(default=None, min_length=1, max_length=200)
+    password: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+@router.put("/{device_id}/mqtt-basic", responses=errors(404, 409))
+def set_mqtt_basic(
+    device_id: str, body: BasicIn, platform: PlatformDep, principal: Operator
+) -> dict[str, Any]:
+    """Give the device MQTT basic credentials, as ThingsBoard's ``MQTT_BASIC``.
+
+    The device then connects with that client id and/or user name (and password); its access
+    token keeps working too. Client id and user name together, then the user name, then the
+    client id are looked for, as ThingsBoard does. Its sessions opened before end.
+    """
+    if body.client_id is None and body.username is None:
+        raise InvalidInput("MQTT basic credentials name a client id, a user name, or both")
+    device = platform.set_basic_credentials(
+        principal.tenant, device_id, body.client_id, body.username, body.password
+    )
+    return _device_json(device, principal)
+
+
+@router.delete("/{device_id}/mqtt-basic", responses=errors(404))
+def remove_mqtt_basic(device_id: str, platform: PlatformDep, principal: Operator) -> dict[str, Any]:
+    """Take the device's MQTT basic credentials away; its MQTT sessions end."""
+    device = platform.set_basic_credentials(principal.tenant, device_id, None, None, None)
+    return _device_json(device, principal)
 
 
 @router.post("/{device_id}/token", responses=errors(404))

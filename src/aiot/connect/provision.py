@@ -47,7 +47,17 @@ NOT_FOUND: dict[str, Any] = {"status": "NOT_FOUND", "errorMsg": "Provision data 
 FAILURE: dict[str, Any] = {"status": "FAILURE", "errorMsg": "Failed to provision device!"}
 _SECRET_FIELDS = frozenset({"provisionDeviceSecret", "token", "password", "hash"})
 _NAME_CHARS = string.ascii_letters + string.digits
-_FIELDS = ("deviceName", "provisionDeviceKey", "provisionDeviceSecret", "credentialsType", "token")
+_FIELDS = (
+    "deviceName",
+    "provisionDeviceKey",
+    "provisionDeviceSecret",
+    "credentialsType",
+    "token",
+    "clientId",
+    "username",
+    "password",
+)
+_TYPES = ("ACCESS_TOKEN", "MQTT_BASIC")
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,9 @@ class _Request:
     secret: str
     credentials_type: str
     token: str | None
+    client_id: str | None = None
+    username: str | None = None
+    password: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,8 +108,9 @@ def decide(catalog: Catalog, body: bytes) -> Outcome:
     if not _opens(profile, request.secret):
         why = "wrong provision secret, or the profile does not provision"
         return Outcome(NOT_FOUND, profile.tenant, refusal=_refused(why, "provision_not_found"))
-    if request.credentials_type != "ACCESS_TOKEN":
-        why = f"{request.credentials_type} credentials are not supported: ask for ACCESS_TOKEN"
+    basic_refused = request.credentials_type == "MQTT_BASIC" and profile.provision != "allow_create"
+    if request.credentials_type not in _TYPES or basic_refused:
+        why = f"{request.credentials_type} credentials are not supported here: ask for ACCESS_TOKEN"
         refusal = _refused(why, "provision_unsupported")
         return Outcome({**FAILURE, "errorMsg": why}, profile.tenant, refusal=refusal)
     if profile.provision == "allow_create":
@@ -115,12 +129,29 @@ def _create(catalog: Catalog, profile: Profile, request: _Request) -> Outcome:
     name = request.device_name or "".join(secrets.choice(_NAME_CHARS) for _ in range(20))
     try:
         device = catalog.create_device(profile.tenant, name, profile.name, token=request.token)
+        if request.credentials_type == "MQTT_BASIC":
+            return _basic(catalog, device, request)
     except (Conflict, InvalidInput) as err:
         code = err.code if err.code == "token_in_use" else "provision_failed"
         shown = err.message if isinstance(err, InvalidInput) else FAILURE["errorMsg"]
         refusal = _refused(f"device {name!r} not created: {err.message}", code)
         return Outcome({**FAILURE, "errorMsg": shown}, profile.tenant, refusal=refusal)
     return _success(device)
+
+
+def _basic(catalog: Catalog, device: Device, request: _Request) -> Outcome:
+    """Give the new device the MQTT basic credentials it asked for; undo it if they are taken."""
+    try:
+        catalog.set_basic_credentials(
+            device.tenant, device.id, request.client_id, request.username, request.password
+        )
+    except (Conflict, InvalidInput):
+        catalog.delete_device(device.tenant, device.id)  # nothing half made stays
+        raise
+    value = {"clientId": request.client_id, "userName": request.username}
+    answer = {"status": "SUCCESS", "credentialsType": "MQTT_BASIC"}
+    value["password"] = request.password
+    return Outcome({**answer, "credentialsValue": value}, device.tenant, device.id)
 
 
 def _pre_provisioned(catalog: Catalog, profile: Profile, request: _Request) -> Outcome:
@@ -154,6 +185,9 @@ def _parse(body: bytes) -> _Request:
         secret=found.get("provisionDeviceSecret") or "",
         credentials_type=found.get("credentialsType") or "ACCESS_TOKEN",
         token=found.get("token") or None,
+        client_id=found.get("clientId") or None,
+        username=found.get("username") or None,
+        password=found.get("password") or None,
     )
 
 

@@ -191,6 +191,16 @@ class MqttEndpoint:
                 device.access_token,
             ) in self._ended
 
+    def drop(self, tenant: str, device_id: str) -> None:
+        """Close the device's sessions (its credentials changed); it may connect again."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._close_all, tenant, device_id)
+
+    def _close_all(self, tenant: str, device_id: str) -> None:
+        for session in self._of(tenant, device_id):
+            session.close()
+
     def trust(self, pem: str) -> None:
         """Accept a device's certificate in TLS handshakes (the catalog says whose it is)."""
         if self._tls is not None:

@@ -221,13 +221,13 @@ class DeviceSession(asyncio.Protocol):
         certificate = self._certificate()
         if certificate is not None:  # X.509 credentials: the certificate names the device
             self.state, self.keepalive = "auth", connect.keepalive
-            self._auth = asyncio.create_task(self._authenticate(None, certificate))
+            self._auth = asyncio.create_task(self._authenticate(connect, certificate))
             return None
         if connect.username == USER_NAME:  # no credentials yet: asks for some, then goes
             self.state, self._provisioning = "provision", Provisioning(self, self._write)
             return self._write(self._connack(accepted=True))
         self.state, self.keepalive = "auth", connect.keepalive
-        self._auth = asyncio.create_task(self._authenticate(connect.username))
+        self._auth = asyncio.create_task(self._authenticate(connect))
 
     def _certificate(self) -> bytes | None:
         """The client certificate of a TLS connection (DER), if the device presented one."""
@@ -235,12 +235,9 @@ class DeviceSession(asyncio.Protocol):
         der = tls.getpeercert(binary_form=True) if tls is not None else None
         return der or None
 
-    async def _authenticate(self, token: str | None, certificate: bytes | None = None) -> None:
+    async def _authenticate(self, connect: codec.Connect, certificate: bytes | None = None) -> None:
         catalog = self.ingest.catalog
-        if certificate is not None:
-            device = await asyncio.to_thread(catalog.device_by_certificate, certificate)
-        else:
-            device = await asyncio.to_thread(catalog.device_by_token, token) if token else None
+        device = await asyncio.to_thread(_device_of, catalog, connect, certificate)
         if device is not None:  # its type's rate, read from the catalog off the event loop
             self._bucket = await asyncio.to_thread(self.endpoint.rates.bucket, device)
             rate = self._bucket.rate if self._bucket is not None else None
@@ -425,6 +422,19 @@ class DeviceSession(asyncio.Protocol):
         self._backlog.clear()
         if self.transport is not None:
             self.transport.close()
+
+
+def _device_of(catalog: Any, connect: codec.Connect, certificate: bytes | None) -> Device | None:
+    """The device a CONNECT names, as ThingsBoard looks: its certificate (X.509), else its user
+    name as an access token, else its client id, user name and password (MQTT basic)."""
+    if certificate is not None:
+        found: Device | None = catalog.device_by_certificate(certificate)
+        return found
+    token, client_id = connect.username, connect.client_id
+    device = catalog.device_by_token(token) if token else None
+    if device is None and (client_id or token):
+        device = catalog.device_by_basic(client_id, token, connect.password)
+    return device
 
 
 def _json_or_text(payload: bytes) -> Any:

@@ -1,4 +1,4 @@
-"""Devices' X.509 certificate credentials, as ThingsBoard's ``X509_CERTIFICATE``.
+"""Devices' credentials beside the access token: X.509 certificates and MQTT basic credentials.
 
 A device given a certificate connects over MQTT with TLS, presenting it; aiot finds the device
 by the certificate's SHA-256 fingerprint, whatever user name it sends. The certificate itself is
@@ -8,6 +8,7 @@ public and is kept so that a self-signed one can be trusted by the MQTT endpoint
 from __future__ import annotations
 
 import hashlib
+import hmac
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,13 @@ if TYPE_CHECKING:
 
     from aiot.store.secrets import SecretBox
 
-__all__ = ["CertificatesMixin", "fingerprint", "read_certificate"]
+__all__ = [
+    "BasicCredentialsMixin",
+    "CertificatesMixin",
+    "basic_id",
+    "fingerprint",
+    "read_certificate",
+]
 
 
 def fingerprint(der: bytes) -> str:
@@ -83,3 +90,65 @@ class CertificatesMixin:
         with self._session() as s:
             query = select(DeviceRow.cert_pem).where(DeviceRow.cert_pem.is_not(None))
             return [pem for pem in s.scalars(query) if pem]
+
+
+def basic_id(client_id: str | None, username: str | None) -> str:
+    """How MQTT basic credentials are found: the client id and the user name, one line each."""
+    return f"{client_id or ''}\n{username or ''}"
+
+
+class BasicCredentialsMixin:
+    """ThingsBoard's ``MQTT_BASIC``: a client id, a user name, or both, with a password or not."""
+
+    _box: SecretBox
+
+    if TYPE_CHECKING:
+
+        def _session(self) -> AbstractContextManager[Session]: ...
+
+        def device(self, tenant: str, device_id: str) -> Device: ...
+
+    def set_basic_credentials(
+        self,
+        tenant: str,
+        device_id: str,
+        client_id: str | None,
+        username: str | None,
+        password: str | None,
+    ) -> Device:
+        """Give the device MQTT basic credentials (all None: take them away); unique (409)."""
+        found = self.device(tenant, device_id)
+        if password and not username:
+            raise InvalidInput("a password goes with a user name")
+        given = bool(client_id or username)
+        with self._session() as s:
+            row = s.scalar(select(DeviceRow).filter_by(tenant_id=tenant, id=found.id))
+            assert row is not None
+            row.mqtt_basic_id = basic_id(client_id, username) if given else None
+            row.mqtt_password_secret = self._box.encrypt(password) if password else None
+            return records.device(row, self._box)
+
+    def device_by_basic(
+        self, client_id: str, username: str | None, password: bytes | None
+    ) -> Device | None:
+        """The device these CONNECT credentials name, as ThingsBoard matches them, or None.
+
+        Client id and user name both, then the user name alone, then the client id alone; a
+        password kept must be the one given.
+        """
+        wanted = [basic_id(client_id, username)] if client_id and username else []
+        wanted += [basic_id(None, username)] if username else []
+        wanted += [basic_id(client_id, None)] if client_id else []
+        with self._session() as s:
+            for key in wanted:
+                row = s.scalar(select(DeviceRow).filter_by(mqtt_basic_id=key))
+                if row is None:
+                    continue
+                kept = row.mqtt_password_secret
+                if kept is None:
+                    return records.device(row, self._box)
+                given = password or b""
+                if hmac.compare_digest(self._box.decrypt(kept).encode(), given):
+                    return records.device(row, self._box)
+                return None
+        return None

@@ -103,7 +103,13 @@ def device(row: DeviceRow, box: SecretBox) -> Device:
         gateway_id=row.gateway_id,
         owner=row.owner,
         certificate=row.cert_fingerprint,
+        mqtt_basic=None if row.mqtt_basic_id is None else _split_basic(row.mqtt_basic_id),
     )
+
+
+def _split_basic(key: str) -> tuple[str, str]:
+    client_id, _, username = key.partition("\n")
+    return client_id, username
 
 
 def api_key(row: ApiKeyRow) -> ApiKey:

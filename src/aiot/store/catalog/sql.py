@@ -22,7 +22,7 @@ from aiot.errors import Conflict, Forbidden, InvalidInput, NotFound, StoreError
 from aiot.store.catalog import records
 from aiot.store.catalog.alarms import AlarmsMixin
 from aiot.store.catalog.bridges import BridgesMixin
-from aiot.store.catalog.certificates import CertificatesMixin
+from aiot.store.catalog.certificates import BasicCredentialsMixin, CertificatesMixin
 from aiot.store.catalog.claims import ClaimsMixin
 from aiot.store.catalog.deployments import DeploymentsMixin
 from aiot.store.catalog.engine import migrate, open_engine, scrub
@@ -73,6 +73,7 @@ class Catalog(
     ClaimsMixin,
     PackagesMixin,
     CertificatesMixin,
+    BasicCredentialsMixin,
 ):
     """Tenants, devices, keys, attributes, rejections, deployments and alarms in one database.
 
