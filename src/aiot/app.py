@@ -217,6 +217,15 @@ class Platform:
             raise Forbidden("this key belongs to another tenant")
         return Principal(key.tenant, key.role, key_id=key.id)
 
+    def sign_in(self, login: str, password: str) -> Principal:
+        """The user behind ``tenant/name`` (or ``name``, in the default tenant) and a password."""
+        tenant, _, name = login.rpartition("/")
+        tenant = tenant or self.settings.default_tenant
+        user = self.catalog.check_password(tenant, name, password)
+        if user is None:
+            raise Unauthorized("the user name or the password is wrong")
+        return Principal(user.tenant, user.role, user_id=user.id)
+
     # operations that span stages
 
     def delete_device(self, tenant: str, device_id: str) -> Device:

@@ -21,6 +21,7 @@ from aiot.api import (
     rpc,
     sim,
     tenants,
+    users,
 )
 from aiot.api.bodies import CheckedBodies
 from aiot.api.errors import install_error_handlers
@@ -55,6 +56,7 @@ def create_app(platform: Platform) -> FastAPI:
     install_openapi(app)
     for router in (
         tenants.router,
+        users.router,
         devices.router,
         ingest.router,
         rpc.router,

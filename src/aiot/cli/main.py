@@ -17,6 +17,7 @@ from aiot.cli.models import app as models_app
 from aiot.cli.resources import devices, telemetry, tenants
 from aiot.cli.server import up
 from aiot.cli.simulate import simulate
+from aiot.cli.users import users
 from aiot.settings import ClientSettings
 
 __all__ = ["app", "run"]
@@ -54,6 +55,7 @@ def version() -> None:
 app.command()(up)
 app.command()(demo)
 app.add_typer(tenants, name="tenants")
+app.add_typer(users, name="users")
 app.add_typer(devices, name="devices")
 app.add_typer(telemetry, name="telemetry")
 app.add_typer(bridges, name="bridges")

@@ -37,7 +37,9 @@ from aiot.store.catalog.tables import (
     RejectionRow,
     SecretKeyRow,
     TenantRow,
+    UserRow,
 )
+from aiot.store.catalog.users import UsersMixin
 from aiot.store.secrets import SecretBox
 
 __all__ = ["Catalog", "Rejection"]
@@ -49,6 +51,7 @@ _OF_TENANT = (
     RejectionRow,
     BridgeRow,
     ApiKeyRow,
+    UserRow,
     DeviceRow,
     ProfileRow,
     PackageRow,
@@ -57,8 +60,8 @@ _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SCOPES = ("client", "shared", "server")
 
 
-class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin):
-    """Tenants, devices, keys, attributes, rejections, deployments and alarms in one database.
+class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, UsersMixin):
+    """Tenants, devices, keys, users, attributes, rejections, deployments, alarms: one database.
 
     Secrets are sealed or hashed with ``box`` (see :mod:`aiot.store.secrets`); without one,
     a fresh key is made that lives only as long as this object (tests).
