@@ -17,6 +17,7 @@ from aiot.app import Platform
 from aiot.cli.common import console, fail, reporting
 from aiot.errors import AiotError, StoreError
 from aiot.settings import Settings
+from aiot.ui import mount as mount_dashboard
 
 __all__ = ["EXIT_STORE", "build", "serve", "server_config", "up"]
 
@@ -64,6 +65,7 @@ def _banner(platform: Platform, sock: socket.socket) -> None:
     host, port = sock.getsockname()[:2]
     base = f"http://{host}:{port}"
     console.print(f"[bold green]aiot {__version__} is up[/]")
+    console.print(f"  dashboard     {base}/")
     console.print(f"  REST API      {base}/api")
     console.print(f"  API docs      {base}/docs")
     console.print(f"  device API    {base}/api/v1/<access-token>/telemetry")
@@ -93,6 +95,7 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         app,
         http=http,
         log_level="warning",
+        loop="asyncio",  # as before NiceGUI brought uvloop in: the tests measure this loop
         access_log=False,
         lifespan="on",
         # a device long-polling for commands (or a live WebSocket) must not hold a stop for long
@@ -104,7 +107,9 @@ def serve(platform: Platform) -> None:
     """Serve ``platform`` until interrupted."""
     settings = platform.settings
     sock = _listen(settings.http_host, settings.http_port)
-    config = server_config(create_app(platform), settings)
+    app = create_app(platform)
+    mount_dashboard(app, platform)
+    config = server_config(app, settings)
     _banner(platform, sock)
     try:
         uvicorn.Server(config).run(sockets=[sock])

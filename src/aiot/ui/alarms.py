@@ -1,0 +1,149 @@
+"""The alarms page: the tenant's alarms with filters; acknowledge, clear, comment, and the
+verdict (real fault or false alarm, fault type, root cause, lesson) in two clicks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from aiot.domain import Alarm, AlarmStatus, Principal, Severity, Verdict
+from aiot.errors import AiotError
+from aiot.ui.shell import can_write, dashboard, header, signed_in, to_sign_in
+
+__all__ = ["page"]
+
+Done = Callable[[], object]
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "now"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _by(principal: Principal) -> str:
+    """Who acted, as the REST API signs it: the key's id, the user's id, or ``admin``."""
+    return principal.key_id or principal.user_id or "admin"
+
+
+def _do(action: Callable[[], object], done: Done) -> None:
+    """Run one lifecycle step; say why when it is refused; show the list again."""
+    try:
+        action()
+    except AiotError as err:
+        ui.notify(err.message, type="negative")
+    done()
+
+
+def _verdict_dialog(principal: Principal, alarm: Alarm, true_alarm: bool, done: Done) -> None:
+    old = alarm.verdict
+    with ui.dialog() as dialog, ui.card().classes("w-[32rem] aiot-verdict-dialog"):
+        ui.label("Real fault" if true_alarm else "False alarm").classes("text-lg")
+        fault = ui.input("Fault type", value=old.fault_type if old else "")
+        cause = ui.input("Root cause", value=old.root_cause if old else "")
+        lesson = ui.input("Lesson", value=old.lesson if old else "")
+        for field, name in ((fault, "fault-type"), (cause, "root-cause"), (lesson, "lesson")):
+            field.classes(f"w-full aiot-{name}")
+
+        def save() -> None:
+            verdict = Verdict(
+                true_alarm, fault.value or None, cause.value or None, lesson.value or None
+            )
+            verdict = Verdict(**{**verdict.__dict__, "by": _by(principal)})
+            dialog.close()
+            _do(lambda: dashboard().platform.ops.label(principal.tenant, alarm.id, verdict), done)
+
+        with ui.row():
+            ui.button("Save verdict", on_click=save).classes("aiot-save-verdict")
+            ui.button("Cancel", on_click=dialog.close).props("flat")
+    dialog.open()
+
+
+def _controls(principal: Principal, alarm: Alarm, done: Done) -> None:
+    ops, tenant = dashboard().platform.ops, principal.tenant
+    with ui.row().classes("gap-2 items-end"):
+        if not alarm.status.acknowledged:
+            ui.button(
+                "Acknowledge", on_click=lambda: _do(lambda: ops.acknowledge(tenant, alarm.id), done)
+            ).classes("aiot-ack")
+        if alarm.status.active:
+            ui.button(
+                "Clear", on_click=lambda: _do(lambda: ops.clear(tenant, alarm.id), done)
+            ).props("outline").classes("aiot-clear")
+        for true_alarm, text, color in (
+            (True, "Real fault", "negative"),
+            (False, "False alarm", "secondary"),
+        ):
+            ui.button(
+                text, on_click=lambda t=true_alarm: _verdict_dialog(principal, alarm, t, done)
+            ).props(f"color={color}").classes("aiot-true" if true_alarm else "aiot-false")
+        note = ui.input("Comment").classes("aiot-comment")
+
+        def comment() -> None:
+            _do(lambda: ops.comment(tenant, alarm.id, note.value, _by(principal)), done)
+
+        ui.button("Add comment", on_click=comment).props("flat").classes("aiot-comment-add")
+
+
+def _card(principal: Principal, alarm: Alarm, names: dict[str, str], done: Done) -> None:
+    color = "red" if alarm.status.active else "grey"
+    with ui.card().classes(f"w-full border-l-4 border-{color}-500 aiot-alarm"):
+        with ui.row().classes("items-center gap-4"):
+            ui.badge(alarm.severity.value, color=color)
+            ui.label(alarm.type).classes("font-bold")
+            device = names.get(alarm.device, alarm.device)
+            ui.link(device, f"/devices/{alarm.device}")
+            ui.label(f"{_when(alarm.start_ms)} → {_when(alarm.end_ms)}").classes("text-sm")
+            ui.label(alarm.status.value).classes("text-sm aiot-status")
+        if alarm.verdict is not None:
+            v = alarm.verdict
+            judged = "real fault" if v.true_alarm else "false alarm"
+            extra = " · ".join(x for x in (v.fault_type, v.root_cause, v.lesson) if x)
+            ui.label(f"verdict: {judged}" + (f" · {extra}" if extra else "")).classes(
+                "text-sm aiot-verdict"
+            )
+        for c in alarm.comments:
+            ui.label(f"💬 {c.get('text', '')} ({c.get('by') or ''})").classes("text-sm")
+        if can_write(principal):
+            _controls(principal, alarm, done)
+
+
+@ui.page("/alarms", title="Alarms · aiot")
+def page(device: str | None = None) -> RedirectResponse | None:
+    """The list, newest first, filtered by status, severity and device."""
+    principal = signed_in()
+    if principal is None:
+        return to_sign_in()
+    header(principal, "Alarms")
+    platform = dashboard().platform
+    names = {d.id: d.name for d in platform.catalog.devices(principal.tenant)}
+    with ui.column().classes("w-full p-6 gap-4"):
+        ui.label("Alarms").classes("text-2xl")
+        with ui.row().classes("items-end gap-4"):
+            status = ui.select(["any", *AlarmStatus], value="any", label="Status").classes("w-48")
+            severity = ui.select(["any", *Severity], value="any", label="Severity").classes("w-40")
+            which = ui.select({"": "any", **names}, value=device or "", label="Device")
+            which.classes("w-48")
+
+        @ui.refreshable
+        def listing() -> None:
+            found = platform.ops.alarms(
+                principal.tenant,
+                None if status.value == "any" else AlarmStatus(status.value),
+                None if severity.value == "any" else Severity(severity.value),
+                which.value or None,
+                limit=200,
+            )
+            if not found:
+                ui.label("No alarms.").classes("opacity-60 aiot-no-alarms")
+            for alarm in found:
+                _card(principal, alarm, names, listing.refresh)
+
+        for control in (status, severity, which):
+            control.on_value_change(listing.refresh)
+        listing()
+    return None

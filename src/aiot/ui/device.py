@@ -1,0 +1,183 @@
+"""The device page: a live chart of its keys, its attributes, its alarms, and a command form.
+
+The chart starts from a query downsampled to the chart's width (``store.envelope``) and then
+moves with the live subscription (the stream stage's :class:`~aiot.stream.live.LiveHub`): the
+points arrive once durable, with their scores, without reloading the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from aiot.domain import Command, Device, Principal, now_ms
+from aiot.errors import AiotError, NotFound
+from aiot.store.envelope import envelope
+from aiot.stream.live import Subscription
+from aiot.ui.charts import add_points, chart_options, periods
+from aiot.ui.shell import can_write, dashboard, header, signed_in, to_sign_in
+
+__all__ = ["RANGES", "page"]
+
+RANGES = {
+    "15 minutes": 15 * 60_000,
+    "1 hour": 3_600_000,
+    "1 day": 86_400_000,
+    "7 days": 7 * 86_400_000,
+    "30 days": 30 * 86_400_000,
+    "1 year": 365 * 86_400_000,
+}
+WIDTH = 800  # buckets a chart gets: min and max of each, two points a pixel of a wide chart
+
+
+def _options(principal: Principal, device: Device, span: int) -> dict[str, Any]:
+    platform, end = dashboard().platform, now_ms() + 1
+    start = end - span
+    points = envelope(platform.reader(), principal.tenant, device.id, None, start, end, WIDTH)
+    alarms = platform.ops.alarms(principal.tenant, device=device.id, limit=1000)
+    faults = [
+        f
+        for f in platform.ops.simulated_faults(principal.tenant, platform.simulated)
+        if f["device"] == device.id
+    ]
+    return chart_options(points, periods(alarms, faults, end), start, end)
+
+
+def _chart(principal: Principal, device: Device) -> None:
+    span = ui.select(list(RANGES), value="1 hour", label="Range").classes("w-40 aiot-range")
+    chart = ui.echart(_options(principal, device, RANGES["1 hour"])).classes("w-full h-96")
+    chart.classes("aiot-chart")
+    counter = ui.label("").classes("text-xs opacity-60 aiot-live")
+    live = Subscription(principal.tenant, device.id, frozenset(), True, asyncio.get_running_loop())
+    hub = dashboard().platform.live
+    hub.subscribe(live)
+    ui.context.client.on_delete(lambda: hub.unsubscribe(live))
+    received = [0]
+
+    def reload() -> None:
+        chart.options.clear()
+        chart.options.update(_options(principal, device, RANGES[span.value]))
+        chart.update()
+
+    def drain() -> None:
+        fresh: dict[str, list[list[Any]]] = {}
+        alarmed = False
+        while not live.queue.empty():
+            message = live.queue.get_nowait()
+            if message["type"] == "alarm":
+                alarmed = True
+            for key, data in message.get("data", {}).items():
+                fresh.setdefault(key, []).extend(data)
+        if alarmed:
+            return reload()
+        end = now_ms() + 1
+        if add_points(chart.options, fresh, end - RANGES[span.value], end):
+            received[0] += sum(len(v) for v in fresh.values())
+            counter.text = f"live: {received[0]} points received"
+            chart.update()
+
+    span.on_value_change(reload)
+    ui.timer(1.0, drain)
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _attributes(principal: Principal, device: Device) -> None:
+    platform = dashboard().platform
+
+    @ui.refreshable
+    def scopes() -> None:
+        found = platform.catalog.attributes(principal.tenant, device.id)
+        with ui.row().classes("w-full gap-4"):
+            for scope in ("client", "shared", "server"):
+                with ui.card().classes("min-w-64"):
+                    ui.label(f"{scope} attributes").classes("font-bold")
+                    for key, value in found.get(scope, {}).items():
+                        ui.label(f"{key} = {json.dumps(value)}").classes("font-mono text-sm")
+
+    scopes()
+    if not can_write(principal):
+        return
+    with ui.row().classes("items-end gap-2 aiot-shared-form"):
+        key = ui.input("Shared attribute").classes("aiot-attr-key")
+        value = ui.input("Value (JSON or text)").classes("aiot-attr-value")
+
+        def save() -> None:
+            try:
+                platform.set_attributes(
+                    principal.tenant, device.id, "shared", {key.value: _value(value.value)}
+                )
+            except AiotError as err:
+                ui.notify(err.message, type="negative")
+                return
+            scopes.refresh()
+
+        ui.button("Set", on_click=save).classes("aiot-attr-set")
+
+
+def _command_form(principal: Principal, device: Device) -> None:
+    with ui.row().classes("items-end gap-2 aiot-command"):
+        method = ui.input("Command (method)").classes("aiot-method")
+        params = ui.input("Params (JSON)", value="{}").classes("w-64")
+        oneway = ui.checkbox("one-way")
+        answer = ui.label("").classes("font-mono aiot-answer")
+
+        async def send() -> None:
+            command = Command(method.value, _value(params.value), bool(oneway.value))
+            try:
+                got = await dashboard().platform.command(principal.tenant, device.id, command)
+            except AiotError as err:
+                answer.text = f"{err.code}: {err.message}"
+                return
+            answer.text = "sent" if command.oneway else f"answer: {json.dumps(got)}"
+
+        ui.button("Send", on_click=send).classes("aiot-send")
+
+
+def _alarms(principal: Principal, device: Device) -> None:
+    found = dashboard().platform.ops.alarms(principal.tenant, device=device.id, limit=20)
+    ui.label("Alarms").classes("text-lg")
+    if not found:
+        ui.label("none").classes("opacity-60")
+    for alarm in found:
+        state = "active" if alarm.status.active else "cleared"
+        ui.link(
+            f"{alarm.severity.value} {alarm.type} · {state} · {alarm.status.value}",
+            f"/alarms?device={device.id}",
+        )
+
+
+@ui.page("/devices/{device_id}", title="Device · aiot")
+async def page(device_id: str) -> RedirectResponse | None:
+    """One device of the tenant; any other tenant's shows as missing, and nothing of it."""
+    principal = signed_in()
+    if principal is None:
+        return to_sign_in()
+    header(principal, "Device")
+    platform = dashboard().platform
+    with ui.column().classes("w-full p-6 gap-4"):
+        try:
+            device = platform.catalog.device(principal.tenant, device_id)
+        except NotFound:
+            ui.label("No such device.").classes("text-2xl aiot-missing")
+            return None
+        status = platform.device_status(device)
+        ui.label(f"{device.name}").classes("text-2xl aiot-device-name")
+        ui.label(f"type {device.type} · {status}").classes("opacity-70")
+        _chart(principal, device)
+        _alarms(principal, device)
+        ui.label("Attributes").classes("text-lg")
+        _attributes(principal, device)
+        if can_write(principal):
+            ui.label("Send a command").classes("text-lg")
+            _command_form(principal, device)
+    return None
