@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from fastapi.responses import RedirectResponse
 from nicegui import ui
@@ -59,7 +60,8 @@ def _verdict_dialog(principal: Principal, alarm: Alarm, true_alarm: bool, done: 
 
         with ui.row():
             ui.button("Save verdict", on_click=save).classes("aiot-save-verdict")
-            ui.button("Cancel", on_click=dialog.close).props("flat")
+            ui.button("Cancel", on_click=dialog.close).props("flat").classes("aiot-cancel")
+    dialog.on_value_change(lambda e: None if e.value else dialog.delete())  # gone once closed
     dialog.open()
 
 
@@ -79,7 +81,9 @@ def _controls(principal: Principal, alarm: Alarm, done: Done) -> None:
             (False, "False alarm", "secondary"),
         ):
             ui.button(
-                text, on_click=lambda t=true_alarm: _verdict_dialog(principal, alarm, t, done)
+                # a partial, not a lambda with defaults: NiceGUI passes the click to parameters
+                text,
+                on_click=partial(_verdict_dialog, principal, alarm, true_alarm, done),
             ).props(f"color={color}").classes("aiot-true" if true_alarm else "aiot-false")
         note = ui.input("Comment").classes("aiot-comment")
 
@@ -91,7 +95,8 @@ def _controls(principal: Principal, alarm: Alarm, done: Done) -> None:
 
 def _card(principal: Principal, alarm: Alarm, names: dict[str, str], done: Done) -> None:
     color = "red" if alarm.status.active else "grey"
-    with ui.card().classes(f"w-full border-l-4 border-{color}-500 aiot-alarm"):
+    border = "border-red-500" if alarm.status.active else "border-gray-400"
+    with ui.card().classes(f"w-full border-l-4 {border} aiot-alarm"):
         with ui.row().classes("items-center gap-4"):
             ui.badge(alarm.severity.value, color=color)
             ui.label(alarm.type).classes("font-bold")

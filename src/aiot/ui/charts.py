@@ -1,5 +1,5 @@
-"""ECharts options for a device's telemetry: lines of its keys, scores on their own axis,
-alarm periods shaded red and the simulator's injected faults orange.
+"""ECharts options for a device's telemetry: lines of its keys, scores and thresholds on
+their own axis, alarm periods shaded red and the simulator's injected faults orange.
 
 Pure functions of plain data, so that the shape of a chart is tested without a browser.
 """
@@ -16,7 +16,7 @@ Points = dict[str, list[list[float]]]
 
 
 def _series(key: str, data: list[list[float]]) -> dict[str, Any]:
-    score = key.startswith("score/")
+    score = key.startswith(("score/", "threshold/"))  # a model's, on the right-hand axis
     return {
         "name": key,
         "type": "line",

@@ -65,7 +65,7 @@ def _show_token(device: Device) -> None:
     settings = dashboard().platform.settings
     base = f"http://{settings.http_host}:{settings.http_port}"
     mqtt = f"{settings.mqtt.host}:{settings.mqtt.port}"
-    with ui.dialog() as dialog, ui.card().classes("w-[48rem] aiot-token-dialog"):
+    with ui.dialog().props("full-width") as dialog, ui.card().classes("aiot-token-dialog"):
         ui.label(f"{device.name} is ready").classes("text-lg")
         ui.label("Access token (the device's credential):")
         ui.code(device.access_token).classes("w-full aiot-token")
@@ -73,6 +73,7 @@ def _show_token(device: Device) -> None:
             ui.label(name).classes("font-bold")
             ui.code(text, language="python" if "import" in text else "bash").classes("w-full")
         ui.button("Close", on_click=dialog.close)
+    dialog.on_value_change(lambda e: None if e.value else dialog.delete())  # gone once closed
     dialog.open()
 
 
@@ -110,6 +111,7 @@ def page() -> RedirectResponse | None:
             types = sorted({r["type"] for r in rows})
             kind = ui.select(["all", *types], value="all", label="Type").classes("w-40")
             status = ui.select(["all", "online", "stale", "offline"], value="all", label="Status")
+            status.classes("w-40")
         table = ui.table(columns=_COLUMNS, rows=rows, row_key="id").classes("w-full aiot-fleet")
         table.add_slot(
             "body-cell-name",

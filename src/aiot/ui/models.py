@@ -4,6 +4,8 @@ with the precision operators' verdicts give them, and pause / resume.
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
@@ -55,21 +57,22 @@ def _deployments(principal: Principal) -> None:
                 s = stats.get(dep.id) or {}
                 precision = s.get("precision")
                 ui.label(
-                    f"alarms {s.get('raised', 0)} · precision "
+                    f"alarms {s.get('raised', 0)} · judged {s.get('labelled', 0)} · precision "
                     + ("n/a" if precision is None else f"{precision:.2f}")
                 ).classes("text-sm")
                 if can_write(principal):
 
-                    def toggle(ref: str = dep.id, paused: bool = not dep.paused) -> None:
+                    def toggle(ref: str, paused: bool) -> None:
                         try:
                             platform.ops.update_deployment(principal.tenant, ref, paused=paused)
                         except AiotError as err:
                             ui.notify(err.message, type="negative")
                         listing.refresh()
 
-                    ui.button("Resume" if dep.paused else "Pause", on_click=toggle).classes(
-                        "aiot-toggle"
-                    )
+                    ui.button(
+                        "Resume" if dep.paused else "Pause",
+                        on_click=partial(toggle, dep.id, not dep.paused),
+                    ).classes("aiot-toggle")
 
     listing()
 
