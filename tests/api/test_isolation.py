@@ -42,6 +42,7 @@ def _body(method: str, path: str) -> Any:
     bodies: dict[tuple[str, str], Any] = {
         ("post", "/api/tenants"): {"id": f"made-{n}"},
         ("post", "/api/tenants/{tenant_id}/keys"): {"name": f"sneak-{n}", "role": "admin"},
+        ("post", "/api/tenants/{tenant_id}/users"): {"name": f"sneak-{n}", "password": SECRET},
         ("post", "/api/devices"): {"name": f"rival-{n}"},
         ("post", "/api/devices/{device_id}/attributes/{scope}"): {"sneak": n},
         ("post", "/api/devices/{device_id}/rpc"): {"method": "reboot", "oneway": True},
@@ -91,6 +92,8 @@ def _acme(client: TestClient, platform: Platform) -> Acme:
     train = {"detector": "zscore", "device": "pump", "keys": ["t"], "name": "acme-model"}
     client.post("/api/models/train", json=train, headers=acme).raise_for_status()
     key = client.post("/api/tenants/acme/keys", json={"name": "ops", "role": "admin"}).json()
+    user = {"name": "ana", "password": "ana-password", "role": "admin"}
+    ana = client.post("/api/tenants/acme/users", json=user).raise_for_status().json()
     fill = {
         "device_id": [device["id"], "pump"],
         "alarm_id": [alarm.id],
@@ -99,6 +102,7 @@ def _acme(client: TestClient, platform: Platform) -> Acme:
         "bridge_id": [made["id"], "plant"],
         "tenant_id": ["acme"],
         "key_id": [key["id"]],
+        "user_id": [ana["id"], "ana"],
         "scope": ["shared", "server"],
     }
     return Acme(fill, [SECRET, str(READING), device["access_token"], key["key"]])
@@ -204,6 +208,7 @@ def _state(client: TestClient) -> dict[str, Any]:
         "/api/bridges",
         "/api/models",
         "/api/tenants/acme/keys",
+        "/api/tenants/acme/users",
     ]
     state = {path: client.get(path, headers=acme).json() for path in reads}
     # a bridge's connection state and counters, a device's last-seen time move on their own

@@ -45,6 +45,12 @@ def demo(
     console.print(f"Feeding {len(ids)} simulated devices in real time: {names}")
     console.print(f"Models scoring them: {', '.join(deployed)}")
     console.print("Try: .venv/bin/aiot alarms list; .venv/bin/aiot telemetry latest reactor-001")
+    settings = platform.settings
+    key = platform.admin_key.path or "AIOT_ADMIN_KEY"
+    console.print(
+        f"Or open http://{settings.http_host}:{settings.http_port}/ and sign in with the admin"
+        f" key ({key})"
+    )
     serve(platform)
 
 
