@@ -91,11 +91,12 @@ class Browser:
         return path
 
     def chart_points(self) -> list[int]:
-        """How many points each series of the page's chart holds, as ECharts has them."""
+        """How many points each series of the page's charts holds, as ECharts has them."""
         script = (
-            "const el = document.querySelector('.aiot-chart');"
-            "const chart = el && getElement(el).chart;"
-            "return chart ? chart.getOption().series.map(s => s.data.length) : null;"
+            "return [...document.querySelectorAll('.aiot-chart')].flatMap(el => {"
+            "  const chart = getElement(el).chart;"
+            "  return chart ? chart.getOption().series.map(s => s.data.length) : [];"
+            "});"
         )
         found: list[int] | None = self.driver.execute_script(script)
         return found or []

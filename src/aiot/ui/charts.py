@@ -1,5 +1,6 @@
-"""ECharts options for a device's telemetry: lines of its keys, scores and thresholds on
-their own axis, alarm periods shaded red and the simulator's injected faults orange.
+"""ECharts options for a device's telemetry: one small chart per key (their scales differ),
+a model's scores and threshold together in a chart of their own, alarm periods shaded red
+and the simulator's injected faults orange on every chart.
 
 Pure functions of plain data, so that the shape of a chart is tested without a browser.
 """
@@ -10,20 +11,35 @@ from typing import Any
 
 from aiot.domain import Alarm
 
-__all__ = ["add_points", "chart_options", "periods"]
+__all__ = ["add_points", "chart_options", "group_of", "groups", "periods"]
 
-Points = dict[str, list[list[float]]]
+Points = dict[str, list[list[Any]]]
+_MODEL = ("score/", "threshold/")
 
 
-def _series(key: str, data: list[list[float]]) -> dict[str, Any]:
-    score = key.startswith(("score/", "threshold/"))  # a model's, on the right-hand axis
+def group_of(key: str) -> str:
+    """The chart a key is drawn in: its own, or its model's (``score/x``, ``threshold/x``)."""
+    for prefix in _MODEL:
+        if key.startswith(prefix):
+            return "model " + key[len(prefix) :]
+    return key
+
+
+def groups(points: Points) -> dict[str, Points]:
+    """Points split by chart, the device's keys first, then each model's."""
+    found: dict[str, Points] = {}
+    for key in sorted(points, key=lambda k: (k.startswith(_MODEL), k)):
+        found.setdefault(group_of(key), {})[key] = points[key]
+    return found
+
+
+def _series(key: str, data: list[list[Any]]) -> dict[str, Any]:
     return {
         "name": key,
         "type": "line",
         "showSymbol": False,
         "sampling": "lttb",
-        "yAxisIndex": 1 if score else 0,
-        "lineStyle": {"width": 1, "type": "dashed" if score else "solid"},
+        "lineStyle": {"width": 1, "type": "dashed" if key.startswith("threshold/") else "solid"},
         "data": data,
     }
 
@@ -32,7 +48,11 @@ def periods(alarms: list[Alarm], faults: list[dict[str, Any]], now_ms: int) -> l
     """markArea data: one red band per alarm (open ones up to now), orange per fault."""
     bands: list[Any] = [
         [
-            {"xAxis": a.start_ms, "itemStyle": {"color": "rgba(220, 38, 38, 0.15)"}},
+            {
+                "xAxis": a.start_ms,
+                "name": f"alarm: {a.type}",
+                "itemStyle": {"color": "rgba(220, 38, 38, 0.15)"},
+            },
             {"xAxis": a.end_ms or now_ms},
         ]
         for a in alarms
@@ -51,22 +71,23 @@ def periods(alarms: list[Alarm], faults: list[dict[str, Any]], now_ms: int) -> l
     return bands
 
 
-def chart_options(points: Points, bands: list[Any], start_ms: int, end_ms: int) -> dict[str, Any]:
-    """The whole chart: keys by name, bands on the first series, time on x."""
+def chart_options(
+    title: str, points: Points, bands: list[Any], start_ms: int, end_ms: int
+) -> dict[str, Any]:
+    """One chart: its keys as lines by name, the bands on the first, time on x."""
     series = [_series(key, data) for key, data in sorted(points.items())]
     if series:
-        series[0]["markArea"] = {"silent": True, "data": bands}
+        label = {"position": "insideTopLeft", "fontSize": 10, "color": "#7f1d1d"}
+        series[0]["markArea"] = {"silent": True, "label": label, "data": bands}
     return {
         "animation": False,
+        "title": {"text": title, "left": 10, "top": 0, "textStyle": {"fontSize": 13}},
         "tooltip": {"trigger": "axis"},
-        "legend": {"type": "scroll", "top": 0},
-        "grid": {"left": 60, "right": 60, "top": 40, "bottom": 70},
+        "legend": {"show": len(series) > 1, "right": 10, "top": 0},
+        "grid": {"left": 60, "right": 30, "top": 30, "bottom": 25},
         "xAxis": {"type": "time", "min": start_ms, "max": end_ms},
-        "yAxis": [
-            {"type": "value", "scale": True, "name": "value"},
-            {"type": "value", "scale": True, "name": "score", "splitLine": {"show": False}},
-        ],
-        "dataZoom": [{"type": "inside"}, {"type": "slider", "bottom": 10}],
+        "yAxis": {"type": "value", "scale": True},
+        "dataZoom": [{"type": "inside"}],
         "series": series,
     }
 

@@ -18,7 +18,7 @@ from aiot.domain import Command, Device, Principal, now_ms
 from aiot.errors import AiotError, NotFound
 from aiot.store.envelope import envelope
 from aiot.stream.live import Subscription
-from aiot.ui.charts import add_points, chart_options, periods
+from aiot.ui.charts import add_points, chart_options, groups, periods
 from aiot.ui.shell import can_write, dashboard, header, signed_in, to_sign_in
 
 __all__ = ["RANGES", "page"]
@@ -34,24 +34,57 @@ RANGES = {
 WIDTH = 800  # buckets a chart gets: min and max of each, two points a pixel of a wide chart
 
 
-def _options(principal: Principal, device: Device, span: int) -> dict[str, Any]:
-    platform, end = dashboard().platform, now_ms() + 1
-    start = end - span
-    points = envelope(platform.reader(), principal.tenant, device.id, None, start, end, WIDTH)
-    alarms = platform.ops.alarms(principal.tenant, device=device.id, limit=1000)
-    faults = [
-        f
-        for f in platform.ops.simulated_faults(principal.tenant, platform.simulated)
-        if f["device"] == device.id
-    ]
-    return chart_options(points, periods(alarms, faults, end), start, end)
+class _Charts:
+    """The device's charts, one per key (a model's score and threshold share one)."""
+
+    def __init__(self, principal: Principal, device: Device, span: int) -> None:
+        self.principal, self.device, self.span = principal, device, span
+        self.box = ui.column().classes("w-full gap-0")
+        self.charts: dict[str, ui.echart] = {}
+        self.bands: list[Any] = []
+        self.draw()
+
+    def draw(self) -> None:
+        """Query the range again (downsampled) and draw every chart anew."""
+        platform, end = dashboard().platform, now_ms() + 1
+        start, tenant, device = end - self.span, self.principal.tenant, self.device.id
+        points = envelope(platform.reader(), tenant, device, None, start, end, WIDTH)
+        alarms = platform.ops.alarms(tenant, device=device, limit=1000)
+        faults = platform.ops.simulated_faults(tenant, platform.simulated)
+        self.bands = periods(alarms, [f for f in faults if f["device"] == device], end)
+        self.box.clear()
+        self.charts.clear()
+        for name, group in groups(points).items():
+            self._add(name, group, start, end)
+        if not self.charts:
+            with self.box:
+                ui.label("No numeric telemetry in this range.").classes("opacity-60")
+
+    def _add(self, name: str, points: dict[str, list[list[Any]]], start: int, end: int) -> None:
+        with self.box:
+            options = chart_options(name, points, self.bands, start, end)
+            self.charts[name] = ui.echart(options).classes("w-full h-44 aiot-chart")
+
+    def add(self, fresh: dict[str, list[list[Any]]]) -> int:
+        """Append live points to their charts (a new key gets a chart); how many were added."""
+        end = now_ms() + 1
+        start, added = end - self.span, 0
+        for name, group in groups(fresh).items():
+            chart = self.charts.get(name)
+            if chart is None:
+                self._add(name, {}, start, end)
+                chart = self.charts[name]
+            if add_points(chart.options, group, start, end):
+                added += sum(len(v) for v in group.values())
+                chart.update()
+        return added
 
 
-def _chart(principal: Principal, device: Device) -> None:
-    span = ui.select(list(RANGES), value="1 hour", label="Range").classes("w-40 aiot-range")
-    chart = ui.echart(_options(principal, device, RANGES["1 hour"])).classes("w-full h-96")
-    chart.classes("aiot-chart")
+def _live(principal: Principal, device: Device, shown: str) -> None:
+    shown = shown if shown in RANGES else "1 hour"
+    span = ui.select(list(RANGES), value=shown, label="Range").classes("w-40 aiot-range")
     counter = ui.label("").classes("text-xs opacity-60 aiot-live")
+    charts = _Charts(principal, device, RANGES[shown])
     live = Subscription(principal.tenant, device.id, frozenset(), True, asyncio.get_running_loop())
     hub = dashboard().platform.live
     hub.subscribe(live)
@@ -59,26 +92,22 @@ def _chart(principal: Principal, device: Device) -> None:
     received = [0]
 
     def reload() -> None:
-        chart.options.clear()
-        chart.options.update(_options(principal, device, RANGES[span.value]))
-        chart.update()
+        charts.span = RANGES[span.value]
+        charts.draw()
 
     def drain() -> None:
         fresh: dict[str, list[list[Any]]] = {}
         alarmed = False
         while not live.queue.empty():
             message = live.queue.get_nowait()
-            if message["type"] == "alarm":
-                alarmed = True
+            alarmed = alarmed or message["type"] == "alarm"
             for key, data in message.get("data", {}).items():
                 fresh.setdefault(key, []).extend(data)
-        if alarmed:
-            return reload()
-        end = now_ms() + 1
-        if add_points(chart.options, fresh, end - RANGES[span.value], end):
-            received[0] += sum(len(v) for v in fresh.values())
+        if alarmed:  # a band to add or close: draw again
+            return charts.draw()
+        received[0] += charts.add(fresh)
+        if received[0]:
             counter.text = f"live: {received[0]} points received"
-            chart.update()
 
     span.on_value_change(reload)
     ui.timer(1.0, drain)
@@ -157,7 +186,7 @@ def _alarms(principal: Principal, device: Device) -> None:
 
 
 @ui.page("/devices/{device_id}", title="Device · aiot")
-async def page(device_id: str) -> RedirectResponse | None:
+async def page(device_id: str, range: str = "1 hour") -> RedirectResponse | None:
     """One device of the tenant; any other tenant's shows as missing, and nothing of it."""
     principal = signed_in()
     if principal is None:
@@ -173,7 +202,7 @@ async def page(device_id: str) -> RedirectResponse | None:
         status = platform.device_status(device)
         ui.label(f"{device.name}").classes("text-2xl aiot-device-name")
         ui.label(f"type {device.type} · {status}").classes("opacity-70")
-        _chart(principal, device)
+        _live(principal, device, range)
         _alarms(principal, device)
         ui.label("Attributes").classes("text-lg")
         _attributes(principal, device)
