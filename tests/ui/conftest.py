@@ -90,15 +90,15 @@ class Browser:
         self.driver.save_screenshot(str(path))
         return path
 
-    def chart_points(self) -> list[int]:
+    def chart_points(self, css: str = ".aiot-chart") -> list[int]:
         """How many points each series of the page's charts holds, as ECharts has them."""
         script = (
-            "return [...document.querySelectorAll('.aiot-chart')].flatMap(el => {"
+            "return [...document.querySelectorAll(arguments[0])].flatMap(el => {"
             "  const chart = getElement(el).chart;"
             "  return chart ? chart.getOption().series.map(s => s.data.length) : [];"
             "});"
         )
-        found: list[int] | None = self.driver.execute_script(script)
+        found: list[int] | None = self.driver.execute_script(script, css)
         return found or []
 
 

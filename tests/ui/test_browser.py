@@ -84,6 +84,10 @@ def test_an_alarm_is_acknowledged_and_labelled_in_two_clicks(
     browser.shot("device-alarm")
     browser.open(f"/alarms?device={pump['id']}")
     browser.find(".aiot-alarm")
+    browser.click(".aiot-plot")  # the alarm's data beside it
+    browser.find(".aiot-alarm-chart")
+    plotted = wait(lambda: browser.chart_points(".aiot-alarm-chart"))
+    assert sum(plotted) > 100  # temp, its score and threshold around the spike
     browser.shot("alarms")
     browser.click(".aiot-ack")
     wait(lambda: "_ACK" in browser.find(".aiot-alarm .aiot-status").text)
@@ -131,6 +135,23 @@ def test_a_viewer_sees_no_write_controls(
     browser.sign_out()
     browser.open("/")
     browser.find(".aiot-key")  # signed out: back to sign-in
+
+
+def test_a_wrong_password_or_a_revoked_key_signs_nobody_in(
+    server: AiotProcess, browser: Browser, api: httpx.Client
+) -> None:
+    browser.open("/login")
+    browser.type(".aiot-login", "nobody")
+    browser.type(".aiot-password", "not-the-password")
+    browser.click(".aiot-signin-user")
+    assert "wrong" in browser.find(".q-notification").text
+    assert browser.driver.current_url.endswith("/login")
+    made = api.post("/api/tenants/default/keys", json={"name": "brief", "role": "viewer"}).json()
+    browser.sign_in_with_key(made["key"])
+    assert api.delete(f"/api/tenants/default/keys/{made['id']}").status_code == 204
+    browser.open("/alarms")
+    browser.find(".aiot-key")  # the session ended with its key
+    assert browser.driver.current_url.endswith("/login")
 
 
 def test_another_tenants_device_shows_nothing_of_it(

@@ -11,13 +11,16 @@ from functools import partial
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from aiot.domain import Alarm, AlarmStatus, Principal, Severity, Verdict
-from aiot.errors import AiotError
+from aiot.domain import Alarm, AlarmStatus, Principal, Severity, Verdict, now_ms
+from aiot.errors import AiotError, NotFound
+from aiot.store.envelope import envelope
+from aiot.ui.charts import chart_options, groups, periods
 from aiot.ui.shell import can_write, dashboard, header, signed_in, to_sign_in
 
 __all__ = ["page"]
 
 Done = Callable[[], object]
+MARGIN_MS = 10 * 60_000  # data shown before the alarm started and after it ended
 
 
 def _when(ms: int | None) -> str:
@@ -93,6 +96,34 @@ def _controls(principal: Principal, alarm: Alarm, done: Done) -> None:
         ui.button("Add comment", on_click=comment).props("flat").classes("aiot-comment-add")
 
 
+def _keys(principal: Principal, alarm: Alarm) -> list[str] | None:
+    """The keys its deployment reads, with its score and threshold; None: every key."""
+    if alarm.deployment is None:
+        return None
+    try:
+        dep = dashboard().platform.ops.deployment(principal.tenant, alarm.deployment)
+    except NotFound:
+        return None
+    return [*dep.keys, dep.score_key, f"threshold/{dep.name}"]
+
+
+def _plot(principal: Principal, alarm: Alarm, box: ui.column) -> None:
+    """The alarm's data beside it: its keys from before it started to after it ended."""
+    box.clear()
+    platform, end_now = dashboard().platform, now_ms()
+    start = alarm.start_ms - MARGIN_MS
+    end = min((alarm.end_ms or end_now) + MARGIN_MS, end_now + 1)  # no empty future
+    reader, keys = platform.reader(), _keys(principal, alarm)
+    points = envelope(reader, principal.tenant, alarm.device, keys, start, end, 300)
+    bands = periods([alarm], [], end_now)
+    with box:
+        for name, group in groups(points).items():
+            options = chart_options(name, group, bands, start, end)
+            ui.echart(options).classes("w-full h-32 aiot-alarm-chart")
+        if not points:
+            ui.label("No numeric data around this alarm.").classes("opacity-60")
+
+
 def _card(principal: Principal, alarm: Alarm, names: dict[str, str], done: Done) -> None:
     color = "red" if alarm.status.active else "grey"
     border = "border-red-500" if alarm.status.active else "border-gray-400"
@@ -113,8 +144,13 @@ def _card(principal: Principal, alarm: Alarm, names: dict[str, str], done: Done)
             )
         for c in alarm.comments:
             ui.label(f"💬 {c.get('text', '')} ({c.get('by') or ''})").classes("text-sm")
-        if can_write(principal):
-            _controls(principal, alarm, done)
+        box = ui.column().classes("w-full gap-0")
+        with ui.row().classes("gap-2 items-end"):
+            ui.button("Data", on_click=partial(_plot, principal, alarm, box)).props(
+                "flat icon=show_chart"
+            ).classes("aiot-plot")
+            if can_write(principal):
+                _controls(principal, alarm, done)
 
 
 @ui.page("/alarms", title="Alarms · aiot")
