@@ -107,6 +107,22 @@ def test_an_alarm_is_acknowledged_and_labelled_in_two_clicks(
     browser.shot("alarms-labelled")
 
 
+def test_an_alarm_appears_on_the_open_alarms_page(
+    server: AiotProcess, browser: Browser, api: httpx.Client
+) -> None:
+    pump = api.post("/api/devices", json={"name": "pump-watch", "type": "watch"}).json()
+    spec = {"name": "watch", "detector": "zscore", "keys": ["temp"], "policy": POLICY}
+    made = api.post("/api/deployments", json={**spec, "selector": {"type": "watch"}})
+    assert made.status_code == 201, made.text
+    values = 60 + np.random.default_rng(6).normal(0, 0.3, 420)
+    _send(server, pump["access_token"], values[:400], _now() - 21_000)
+    browser.sign_in_with_key(_key(api, "viewer"))
+    browser.open(f"/alarms?device={pump['id']}")
+    browser.find(".aiot-no-alarms")
+    _send(server, pump["access_token"], values[400:] + 25.0, _now())
+    assert "overheat" in browser.find(".aiot-alarm", 20).text  # without a reload
+
+
 def test_a_viewer_sees_no_write_controls(
     server: AiotProcess, browser: Browser, api: httpx.Client
 ) -> None:

@@ -170,15 +170,20 @@ def page(device: str | None = None) -> RedirectResponse | None:
             which = ui.select({"": "any", **names}, value=device or "", label="Device")
             which.classes("w-48")
 
-        @ui.refreshable
-        def listing() -> None:
-            found = platform.ops.alarms(
+        def query() -> list[Alarm]:
+            return platform.ops.alarms(
                 principal.tenant,
                 None if status.value == "any" else AlarmStatus(status.value),
                 None if severity.value == "any" else Severity(severity.value),
                 which.value or None,
                 limit=200,
             )
+
+        shown: list[list[Alarm]] = [[]]
+
+        @ui.refreshable
+        def listing() -> None:
+            found = shown[0] = query()
             if not found:
                 ui.label("No alarms.").classes("opacity-60 aiot-no-alarms")
             for alarm in found:
@@ -187,4 +192,10 @@ def page(device: str | None = None) -> RedirectResponse | None:
         for control in (status, severity, which):
             control.on_value_change(listing.refresh)
         listing()
+
+        def changed() -> None:  # a new alarm, or one worked elsewhere: show it
+            if query() != shown[0]:
+                listing.refresh()
+
+        ui.timer(5.0, changed)
     return None
