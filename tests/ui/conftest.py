@@ -37,7 +37,7 @@ class Browser:
         """Load a page of the dashboard."""
         self.driver.get(self.base + path)
 
-    def find(self, css: str, seconds: float = 10.0) -> WebElement:
+    def find(self, css: str, seconds: float = 20.0) -> WebElement:
         """The first element matching ``css``, once it is there."""
         return wait(
             lambda: next(iter(self.driver.find_elements(By.CSS_SELECTOR, css)), None), seconds
@@ -102,7 +102,7 @@ class Browser:
         return found or []
 
 
-def wait(what: Callable[[], Any], seconds: float = 15.0) -> Any:
+def wait(what: Callable[[], Any], seconds: float = 20.0) -> Any:
     """``what()`` once it is truthy, trying every 0.2 s."""
     deadline = time.monotonic() + seconds
     while True:

@@ -120,7 +120,7 @@ def test_an_alarm_appears_on_the_open_alarms_page(
     browser.open(f"/alarms?device={pump['id']}")
     browser.find(".aiot-no-alarms")
     _send(server, pump["access_token"], values[400:] + 25.0, _now())
-    assert "overheat" in browser.find(".aiot-alarm", 20).text  # without a reload
+    assert "overheat" in browser.find(".aiot-alarm", 40).text  # without a reload
 
 
 def test_a_viewer_sees_no_write_controls(

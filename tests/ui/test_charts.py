@@ -39,3 +39,5 @@ def test_live_points_append_and_old_ones_scroll_out() -> None:
     assert added == 1  # text values are not charted
     assert options["series"][0]["data"] == [[2, 21.0], [11, 22.0]]
     assert options["xAxis"]["min"] == 2 and options["xAxis"]["max"] == 12
+    assert add_points(options, {"temp": [[11, 22.0], [12, 23.0]]}, 2, 13) == 1  # 11 is drawn
+    assert options["series"][0]["data"][-2:] == [[11, 22.0], [12, 23.0]]

@@ -4,6 +4,7 @@ verdict (real fault or false alarm, fault type, root cause, lesson) in two click
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -107,15 +108,16 @@ def _keys(principal: Principal, alarm: Alarm) -> list[str] | None:
     return [*dep.keys, dep.score_key, f"threshold/{dep.name}"]
 
 
-def _plot(principal: Principal, alarm: Alarm, box: ui.column) -> None:
+async def _plot(principal: Principal, alarm: Alarm, box: ui.column) -> None:
     """The alarm's data beside it: its keys from before it started to after it ended."""
-    box.clear()
     platform, end_now = dashboard().platform, now_ms()
     start = alarm.start_ms - MARGIN_MS
     end = min((alarm.end_ms or end_now) + MARGIN_MS, end_now + 1)  # no empty future
     reader, keys = platform.reader(), _keys(principal, alarm)
-    points = envelope(reader, principal.tenant, alarm.device, keys, start, end, 300)
+    args = (reader, principal.tenant, alarm.device, keys, start, end, 300)
+    points = await asyncio.to_thread(envelope, *args)  # DuckDB: off the event loop
     bands = periods([alarm], [], end_now)
+    box.clear()
     with box:
         for name, group in groups(points).items():
             options = chart_options(name, group, bands, start, end)

@@ -93,7 +93,8 @@ def chart_options(
 
 
 def add_points(options: dict[str, Any], fresh: Points, start_ms: int, end_ms: int) -> int:
-    """Append live points (numbers only), drop those before ``start_ms``; how many were added."""
+    """Append live points (numbers newer than the line's last), drop those before ``start_ms``;
+    how many were added. A point already drawn from the query is not drawn twice."""
     by_name = {s["name"]: s for s in options["series"]}
     added = 0
     for key, data in fresh.items():
@@ -104,7 +105,8 @@ def add_points(options: dict[str, Any], fresh: Points, start_ms: int, end_ms: in
             by_name[key] = _series(key, [])
             options["series"].append(by_name[key])
         kept = [p for p in by_name[key]["data"] if p[0] >= start_ms]
-        by_name[key]["data"] = kept + numbers
-        added += len(numbers)
+        newer = [p for p in numbers if not kept or p[0] > kept[-1][0]]
+        by_name[key]["data"] = kept + newer
+        added += len(newer)
     options["xAxis"].update(min=start_ms, max=end_ms)
     return added

@@ -42,23 +42,30 @@ class _Charts:
         self.box = ui.column().classes("w-full gap-0")
         self.charts: dict[str, ui.echart] = {}
         self.bands: list[Any] = []
-        self.draw()
+        self.drawing = False
 
-    def draw(self) -> None:
-        """Query the range again (downsampled) and draw every chart anew."""
-        platform, end = dashboard().platform, now_ms() + 1
-        start, tenant, device = end - self.span, self.principal.tenant, self.device.id
+    def _query(self, start: int, end: int) -> tuple[dict[str, list[list[Any]]], list[Any]]:
+        platform, tenant, device = dashboard().platform, self.principal.tenant, self.device.id
         points = envelope(platform.reader(), tenant, device, None, start, end, WIDTH)
         alarms = platform.ops.alarms(tenant, device=device, limit=1000)
         faults = platform.ops.simulated_faults(tenant, platform.simulated)
-        self.bands = periods(alarms, [f for f in faults if f["device"] == device], end)
-        self.box.clear()
-        self.charts.clear()
-        for name, group in groups(points).items():
-            self._add(name, group, start, end)
-        if not self.charts:
-            with self.box:
-                ui.label("No numeric telemetry in this range.").classes("opacity-60")
+        return points, periods(alarms, [f for f in faults if f["device"] == device], end)
+
+    async def draw(self) -> None:
+        """Query the range again (downsampled, off the event loop) and draw every chart anew."""
+        self.drawing = True
+        try:
+            end = now_ms() + 1
+            points, self.bands = await asyncio.to_thread(self._query, end - self.span, end)
+            self.box.clear()
+            self.charts.clear()
+            for name, group in groups(points).items():
+                self._add(name, group, end - self.span, end)
+            if not self.charts:
+                with self.box:
+                    ui.label("No numeric telemetry in this range.").classes("opacity-60")
+        finally:
+            self.drawing = False
 
     def _add(self, name: str, points: dict[str, list[list[Any]]], start: int, end: int) -> None:
         with self.box:
@@ -74,28 +81,34 @@ class _Charts:
             if chart is None:
                 self._add(name, {}, start, end)
                 chart = self.charts[name]
-            if add_points(chart.options, group, start, end):
-                added += sum(len(v) for v in group.values())
+            count = add_points(chart.options, group, start, end)
+            if count:
+                added += count
                 chart.update()
         return added
 
 
-def _live(principal: Principal, device: Device, shown: str) -> None:
+async def _live(principal: Principal, device: Device, shown: str) -> None:
     shown = shown if shown in RANGES else "1 hour"
     span = ui.select(list(RANGES), value=shown, label="Range").classes("w-40 aiot-range")
     counter = ui.label("").classes("text-xs opacity-60 aiot-live")
     charts = _Charts(principal, device, RANGES[shown])
+    # Subscribed before the first query: a point in both is drawn once (add_points keeps
+    # only points newer than a line's last), and none falls between the two.
     live = Subscription(principal.tenant, device.id, frozenset(), True, asyncio.get_running_loop())
     hub = dashboard().platform.live
     hub.subscribe(live)
     ui.context.client.on_delete(lambda: hub.unsubscribe(live))
+    await charts.draw()
     received = [0]
 
-    def reload() -> None:
+    async def reload() -> None:
         charts.span = RANGES[span.value]
-        charts.draw()
+        await charts.draw()
 
-    def drain() -> None:
+    async def drain() -> None:
+        if charts.drawing:
+            return  # the queue keeps what arrives meanwhile
         fresh: dict[str, list[list[Any]]] = {}
         alarmed = False
         while not live.queue.empty():
@@ -104,7 +117,7 @@ def _live(principal: Principal, device: Device, shown: str) -> None:
             for key, data in message.get("data", {}).items():
                 fresh.setdefault(key, []).extend(data)
         if alarmed:  # a band to add or close: draw again
-            return charts.draw()
+            return await charts.draw()
         received[0] += charts.add(fresh)
         if received[0]:
             counter.text = f"live: {received[0]} points received"
@@ -202,7 +215,7 @@ async def page(device_id: str, range: str = "1 hour") -> RedirectResponse | None
         status = platform.device_status(device)
         ui.label(f"{device.name}").classes("text-2xl aiot-device-name")
         ui.label(f"type {device.type} · {status}").classes("opacity-70")
-        _live(principal, device, range)
+        await _live(principal, device, range)
         _alarms(principal, device)
         ui.label("Attributes").classes("text-lg")
         _attributes(principal, device)
