@@ -162,9 +162,14 @@ def test_a_wrong_password_or_a_revoked_key_signs_nobody_in(
     browser.click(".aiot-signin-user")
     assert "wrong" in browser.find(".q-notification").text
     assert browser.driver.current_url.endswith("/login")
-    made = api.post("/api/tenants/default/keys", json={"name": "brief", "role": "viewer"}).json()
-    browser.sign_in_with_key(made["key"])
-    assert api.delete(f"/api/tenants/default/keys/{made['id']}").status_code == 204
+    made = api.post("/api/tenants/default/keys", json={"name": "brief", "role": "operator"})
+    key = made.json()
+    browser.sign_in_with_key(key["key"])
+    assert api.delete(f"/api/tenants/default/keys/{key['id']}").status_code == 204
+    browser.type(".aiot-new-name", "made-after-revoke")  # the page is still open…
+    browser.click(".aiot-add")
+    assert "sign in again" in browser.find(".q-notification").text  # …its controls are not
+    assert api.get("/api/devices/made-after-revoke").status_code == 404
     browser.open("/alarms")
     browser.find(".aiot-key")  # the session ended with its key
     assert browser.driver.current_url.endswith("/login")

@@ -16,7 +16,7 @@ from aiot.domain import Alarm, AlarmStatus, Principal, Severity, Verdict, now_ms
 from aiot.errors import AiotError, NotFound
 from aiot.store.envelope import envelope
 from aiot.ui.charts import chart_options, groups, periods
-from aiot.ui.shell import can_write, dashboard, header, signed_in, to_sign_in
+from aiot.ui.shell import can_write, dashboard, header, may_write, signed_in, to_sign_in
 
 __all__ = ["page"]
 
@@ -37,6 +37,8 @@ def _by(principal: Principal) -> str:
 
 def _do(action: Callable[[], object], done: Done) -> None:
     """Run one lifecycle step; say why when it is refused; show the list again."""
+    if not may_write():
+        return
     try:
         action()
     except AiotError as err:

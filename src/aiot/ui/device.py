@@ -19,7 +19,7 @@ from aiot.errors import AiotError, NotFound
 from aiot.store.envelope import envelope
 from aiot.stream.live import Subscription
 from aiot.ui.charts import add_points, chart_options, groups, periods
-from aiot.ui.shell import can_write, dashboard, header, signed_in, to_sign_in
+from aiot.ui.shell import can_write, dashboard, header, may_write, signed_in, to_sign_in
 
 __all__ = ["RANGES", "page"]
 
@@ -154,6 +154,8 @@ def _attributes(principal: Principal, device: Device) -> None:
         value = ui.input("Value (JSON or text)").classes("aiot-attr-value")
 
         def save() -> None:
+            if not may_write():
+                return
             try:
                 platform.set_attributes(
                     principal.tenant, device.id, "shared", {key.value: _value(value.value)}
@@ -174,6 +176,8 @@ def _command_form(principal: Principal, device: Device) -> None:
         answer = ui.label("").classes("font-mono aiot-answer")
 
         async def send() -> None:
+            if not may_write():
+                return
             command = Command(method.value, _value(params.value), bool(oneway.value))
             try:
                 got = await dashboard().platform.command(principal.tenant, device.id, command)

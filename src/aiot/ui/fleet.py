@@ -14,7 +14,7 @@ from nicegui import ui
 
 from aiot.domain import Device, Principal
 from aiot.errors import AiotError
-from aiot.ui.shell import can_write, dashboard, header, signed_in, to_sign_in
+from aiot.ui.shell import can_write, dashboard, header, may_write, signed_in, to_sign_in
 
 __all__ = ["page", "snippets"]
 
@@ -83,6 +83,8 @@ def _add_form(principal: Principal, refresh: Any) -> None:
         kind = ui.input("Type", value="default").classes("aiot-new-type")
 
         def add() -> None:
+            if not may_write():
+                return
             try:
                 made = dashboard().platform.catalog.create_device(
                     principal.tenant, name.value.strip(), kind.value.strip() or "default"

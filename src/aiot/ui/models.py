@@ -11,7 +11,7 @@ from nicegui import ui
 
 from aiot.domain import Principal
 from aiot.errors import AiotError
-from aiot.ui.shell import can_write, dashboard, header, signed_in, to_sign_in
+from aiot.ui.shell import can_write, dashboard, header, may_write, signed_in, to_sign_in
 
 __all__ = ["page"]
 
@@ -63,6 +63,8 @@ def _deployments(principal: Principal) -> None:
                 if can_write(principal):
 
                     def toggle(ref: str, paused: bool) -> None:
+                        if not may_write():
+                            return
                         try:
                             platform.ops.update_deployment(principal.tenant, ref, paused=paused)
                         except AiotError as err:

@@ -17,7 +17,15 @@ from aiot.domain import Principal, Role
 from aiot.errors import AiotError
 from aiot.ui.sessions import Session, Sessions
 
-__all__ = ["Dashboard", "can_write", "dashboard", "header", "signed_in", "to_sign_in"]
+__all__ = [
+    "Dashboard",
+    "can_write",
+    "dashboard",
+    "header",
+    "may_write",
+    "signed_in",
+    "to_sign_in",
+]
 
 
 @dataclass
@@ -84,6 +92,19 @@ def to_sign_in() -> RedirectResponse:
 def can_write(principal: Principal) -> bool:
     """Whether the page shows write controls (operators and admins)."""
     return principal.role.allows(Role.OPERATOR)
+
+
+def may_write() -> bool:
+    """Checked again when a write control is used: the session still holds, as an operator.
+
+    The controls are only drawn for operators; this catches a key revoked or a role changed
+    while the page stayed open.
+    """
+    found = session()
+    if found is not None and can_write(found.principal):
+        return True
+    ui.notify("this needs the operator role: sign in again", type="negative")
+    return False
 
 
 def sign_out() -> None:
