@@ -59,6 +59,28 @@ def test_sign_in_and_watch_a_device_chart_move(
     assert "3 points received" in browser.find(".aiot-live").text
 
 
+def test_an_operator_sets_a_shared_attribute_and_sends_a_command(
+    server: AiotProcess, browser: Browser, api: httpx.Client
+) -> None:
+    pump = api.post("/api/devices", json={"name": "pump-attr"}).json()
+    sent = httpx.post(f"{server.url}/api/v1/{pump['access_token']}/attributes", json={"fw": "1.2"})
+    assert sent.status_code == 200, sent.text
+    browser.sign_in_with_key(_key(api, "operator"))
+    browser.open(f"/devices/{pump['id']}")
+    assert 'fw = "1.2"' in browser.find(".aiot-attributes").text  # the device's own
+    browser.type(".aiot-attr-key", "setpoint")
+    browser.type(".aiot-attr-value", "42")
+    browser.click(".aiot-attr-set")
+    wait(lambda: "setpoint = 42" in browser.find(".aiot-attributes").text)
+    shared = api.get(f"/api/devices/{pump['id']}/attributes", params={"scope": "shared"}).json()
+    assert shared == {"shared": {"setpoint": 42}}
+    browser.type(".aiot-method", "reboot")
+    browser.click(".aiot-send")
+    answer = wait(lambda: browser.find(".aiot-answer").text)
+    assert answer.startswith("device_offline")  # not connected: said, not hung
+    browser.shot("device-attributes")
+
+
 def test_an_alarm_is_acknowledged_and_labelled_in_two_clicks(
     server: AiotProcess, browser: Browser, api: httpx.Client
 ) -> None:
@@ -126,7 +148,10 @@ def test_an_alarm_appears_on_the_open_alarms_page(
 def test_a_viewer_sees_no_write_controls(
     server: AiotProcess, browser: Browser, api: httpx.Client
 ) -> None:
-    pump = api.post("/api/devices", json={"name": "pump-view", "type": "hot"}).json()
+    pump = api.post("/api/devices", json={"name": "pump-view", "type": "view"}).json()
+    spec = {"name": "view", "detector": "zscore", "keys": ["temp"], "policy": POLICY}
+    made = api.post("/api/deployments", json={**spec, "selector": {"type": "view"}})
+    assert made.status_code == 201, made.text
     values = 60 + np.random.default_rng(5).normal(0, 0.3, 420)
     values[400:406] += 25.0
     _send(server, pump["access_token"], values, _now() - 1000)
@@ -160,7 +185,7 @@ def test_a_wrong_password_or_a_revoked_key_signs_nobody_in(
     browser.type(".aiot-login", "nobody")
     browser.type(".aiot-password", "not-the-password")
     browser.click(".aiot-signin-user")
-    assert "wrong" in browser.find(".q-notification").text
+    wait(lambda: "wrong" in browser.find(".q-notification").text)
     assert browser.driver.current_url.endswith("/login")
     made = api.post("/api/tenants/default/keys", json={"name": "brief", "role": "operator"})
     key = made.json()
@@ -168,7 +193,7 @@ def test_a_wrong_password_or_a_revoked_key_signs_nobody_in(
     assert api.delete(f"/api/tenants/default/keys/{key['id']}").status_code == 204
     browser.type(".aiot-new-name", "made-after-revoke")  # the page is still open…
     browser.click(".aiot-add")
-    assert "sign in again" in browser.find(".q-notification").text  # …its controls are not
+    wait(lambda: "sign in again" in browser.find(".q-notification").text)  # …its controls not
     assert api.get("/api/devices/made-after-revoke").status_code == 404
     browser.open("/alarms")
     browser.find(".aiot-key")  # the session ended with its key

@@ -139,7 +139,7 @@ def _attributes(principal: Principal, device: Device) -> None:
     @ui.refreshable
     def scopes() -> None:
         found = platform.catalog.attributes(principal.tenant, device.id)
-        with ui.row().classes("w-full gap-4"):
+        with ui.row().classes("w-full gap-4 aiot-attributes"):
             for scope in ("client", "shared", "server"):
                 with ui.card().classes("min-w-64"):
                     ui.label(f"{scope} attributes").classes("font-bold")
@@ -173,7 +173,6 @@ def _command_form(principal: Principal, device: Device) -> None:
         method = ui.input("Command (method)").classes("aiot-method")
         params = ui.input("Params (JSON)", value="{}").classes("w-64")
         oneway = ui.checkbox("one-way")
-        answer = ui.label("").classes("font-mono aiot-answer")
 
         async def send() -> None:
             if not may_write():
@@ -187,6 +186,7 @@ def _command_form(principal: Principal, device: Device) -> None:
             answer.text = "sent" if command.oneway else f"answer: {json.dumps(got)}"
 
         ui.button("Send", on_click=send).classes("aiot-send")
+    answer = ui.label("").classes("font-mono text-sm aiot-answer")
 
 
 def _alarms(principal: Principal, device: Device) -> None:
