@@ -77,7 +77,8 @@ def chart_options(
     """One chart: its keys as lines by name, the bands on the first, time on x."""
     series = [_series(key, data) for key, data in sorted(points.items())]
     if series:
-        label = {"position": "insideTopLeft", "fontSize": 10, "color": "#7f1d1d"}
+        # right-aligned: a recent (narrow, right-hand) band keeps its name inside the chart
+        label = {"position": "insideTopRight", "fontSize": 10, "color": "#7f1d1d"}
         series[0]["markArea"] = {"silent": True, "label": label, "data": bands}
     return {
         "animation": False,
