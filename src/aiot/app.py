@@ -26,7 +26,9 @@ import pyarrow.compute as pc
 
 from aiot.connect.bridges import Bridges
 from aiot.connect.http_rpc import Channels, HttpPolls
+from aiot.connect.limits import RateLimits
 from aiot.connect.mqtt import MqttEndpoint
+from aiot.connect.ota import Updates
 from aiot.domain import Batch, Command, Device, DeviceChannel, Principal, Role, Tenant
 from aiot.errors import AiotError, Conflict, DeviceOffline, Forbidden, NotFound, Unauthorized
 from aiot.ingest import Ingestor
@@ -80,10 +82,15 @@ class Platform:
         self.catalog = catalog
         self.admin_key = admin_key
         self.ingest = Ingestor(store, catalog, settings.ingest, *_log(settings))
-        self.mqtt = MqttEndpoint(self.ingest, settings.mqtt) if settings.mqtt.port else None
+        # message rates per device type and per tenant, shared by MQTT and HTTP devices
+        self.rates = RateLimits(catalog, settings.mqtt.messages_per_second)
+        self.mqtt = (
+            MqttEndpoint(self.ingest, settings.mqtt, self.rates) if settings.mqtt.port else None
+        )
         self.http_polls = HttpPolls()  # HTTP devices long-polling for commands
         self.channel: DeviceChannel | None = Channels([*filter(None, [self.mqtt]), self.http_polls])
         self.bridges = Bridges(self.ingest)
+        self.ota = Updates(catalog, lambda: self.channel)  # firmware and software packages
         self.notifier = Notifier()  # started with the command path once the loop runs
         self.live = LiveHub()  # WebSocket subscribers, fed by the stream stage
         self.stream = StreamRunner(
@@ -270,6 +277,33 @@ class Platform:
         device = self.catalog.new_token(tenant, old.id)
         if self.mqtt is not None:
             self.mqtt.end(tenant, device.id, old.access_token)
+        return device
+
+    def set_certificate(self, tenant: str, device_id: str, pem: str | None) -> Device:
+        """Give a device X.509 credentials (``None``: take them away, ending its sessions)."""
+        device = self.catalog.set_certificate(tenant, device_id, pem)
+        if self.mqtt is not None:
+            cert = self.catalog.certificate(tenant, device.id) if pem is not None else None
+            if cert is not None:
+                self.mqtt.trust(cert)  # a self-signed certificate vouches for itself
+            else:
+                self.mqtt.drop(tenant, device.id)
+        return device
+
+    def set_basic_credentials(
+        self,
+        tenant: str,
+        device_id: str,
+        client_id: str | None,
+        username: str | None,
+        password: str | None,
+    ) -> Device:
+        """Give a device MQTT basic credentials (all None: none); its sessions end."""
+        device = self.catalog.set_basic_credentials(
+            tenant, device_id, client_id, username, password
+        )
+        if self.mqtt is not None:
+            self.mqtt.drop(tenant, device.id)
         return device
 
     def train_model(self, tenant: str, device_id: str, spec: training.TrainSpec) -> ModelCard:

@@ -162,16 +162,21 @@ class Client:
     # devices
 
     def create_device(
-        self, name: str, type: str = "default", labels: dict[str, str] | None = None
+        self,
+        name: str,
+        type: str = "default",
+        labels: dict[str, str] | None = None,
+        gateway: bool = False,
     ) -> dict[str, Any]:
-        """Create a device; the answer holds ``id`` and ``access_token``."""
-        body = {"name": name, "type": type, "labels": labels or {}}
+        """Create a device (``gateway``: one that publishes for others); returns its token."""
+        body = {"name": name, "type": type, "labels": labels or {}, "gateway": gateway}
         result: dict[str, Any] = self._call("POST", "/api/devices", json=body)
         return result
 
-    def devices(self, type: str | None = None) -> list[dict[str, Any]]:
-        """The tenant's devices."""
-        params = {"type": type} if type else None
+    def devices(self, type: str | None = None, gateway: str | None = None) -> list[dict[str, Any]]:
+        """The tenant's devices (of one type, or behind one gateway)."""
+        wanted = {"type": type, "gateway": gateway}
+        params = {k: v for k, v in wanted.items() if v} or None
         result: list[dict[str, Any]] = self._call("GET", "/api/devices", params=params)
         return result
 
@@ -294,6 +299,70 @@ class Client:
     def remove_bridge(self, bridge: str) -> None:
         """Remove a bridge by id or name."""
         self._call("DELETE", f"/api/bridges/{bridge}")
+
+    def profiles(self) -> list[dict[str, Any]]:
+        """The tenant's device profiles."""
+        result: list[dict[str, Any]] = self._call("GET", "/api/profiles")
+        return result
+
+    def add_profile(self, name: str, **options: Any) -> dict[str, Any]:
+        """Add a device profile (``provision``, ``provision_key``, ``limits``...)."""
+        result: dict[str, Any] = self._call("POST", "/api/profiles", json={"name": name, **options})
+        return result
+
+    def profile(self, name: str) -> dict[str, Any]:
+        """One device profile."""
+        result: dict[str, Any] = self._call("GET", f"/api/profiles/{name}")
+        return result
+
+    def remove_profile(self, name: str) -> None:
+        """Remove a device profile (its devices stay)."""
+        self._call("DELETE", f"/api/profiles/{name}")
+
+    # firmware and software packages
+
+    def upload_package(
+        self, data: bytes, kind: str, title: str, version: str, **options: str
+    ) -> dict[str, Any]:
+        """Upload a package (``checksum_algorithm``, ``checksum``, ``file_name``...)."""
+        query = {"kind": kind, "title": title, "version": version, **options}
+        headers = {"Content-Type": "application/octet-stream"}
+        found: dict[str, Any] = self._call(
+            "POST", "/api/packages", params=query, content=data, headers=headers
+        )
+        return found
+
+    def packages(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The tenant's packages, optionally of one kind (``firmware`` or ``software``)."""
+        found: list[dict[str, Any]] = self._call(
+            "GET", "/api/packages", params={"kind": kind} if kind else {}
+        )
+        return found
+
+    def remove_package(self, package: str) -> None:
+        """Delete a package no device or profile is assigned."""
+        self._call("DELETE", f"/api/packages/{package}")
+
+    def assign_package(
+        self, package: str | None, kind: str, device: str | None = None, profile: str | None = None
+    ) -> dict[str, Any]:
+        """Assign a package to a device or a profile; ``package`` None takes it away."""
+        where = f"/api/devices/{device}/{kind}" if device else f"/api/profiles/{profile}/{kind}"
+        if package is None:
+            gone: dict[str, Any] = self._call("DELETE", where)
+            return gone
+        found: dict[str, Any] = self._call("PUT", where, json={"package": package})
+        return found
+
+    def package_status(self, device: str, kind: str = "firmware") -> dict[str, Any]:
+        """A device's package and the progress it reported."""
+        found: dict[str, Any] = self._call("GET", f"/api/devices/{device}/{kind}")
+        return found
+
+    def rollout(self, package: str) -> list[dict[str, Any]]:
+        """Every device whose package this is, with its progress."""
+        found: list[dict[str, Any]] = self._call("GET", f"/api/packages/{package}/devices")
+        return found
 
     # trained models
 

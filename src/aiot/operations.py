@@ -8,6 +8,7 @@ and tells the stream stage when deployments change.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ from aiot.store.catalog import Catalog
 from aiot.stream import StreamRunner
 
 __all__ = ["DeploymentSpec", "Operations"]
+
+log = logging.getLogger("aiot")
 
 _GRACE_MS = 10 * 60_000  # an alarm that starts this soon after a fault ended still matches it
 _BEFORE_MS, _AFTER_MS = 15 * 60_000, 5 * 60_000  # the window of data kept with a verdict
@@ -88,6 +91,11 @@ class Operations:
             self.stream.reload()
         else:  # loads the deployment and scores history before any live point
             self.stream.backfill(deployment.id, spec.backfill_from_ms, now_ms())
+        log.info(
+            "deployment %s of %s started: %s on %s of %s",
+            deployment.name, tenant, deployment.detector, ",".join(deployment.keys),
+            _selected(spec.selector),
+        )  # fmt: skip
         return deployment
 
     def _check_trained(self, tenant: str, spec: DeploymentSpec) -> None:
@@ -238,6 +246,15 @@ class Operations:
                 }
             )
         return found
+
+
+def _selected(selector: Selector) -> str:
+    """The devices a selector names, for the log."""
+    if selector.device is not None:
+        return f"device {selector.device}"
+    parts = [f"type {selector.type}"] if selector.type else []
+    parts += [f"{k}={v}" for k, v in selector.labels.items()]
+    return "devices of " + " ".join(parts)
 
 
 def _check_model(spec: DeploymentSpec) -> None:

@@ -56,6 +56,13 @@ class MqttSettings(BaseModel):
     messages_per_second: float | None = Field(
         default=None, gt=0, description="per device, bursts of 1 s; above it reads are paused"
     )
+    max_sessions_per_device: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="connections one device may hold at once; one more drops its oldest"
+        " (ThingsBoard's default is one too)",
+    )
     receive_maximum: int = Field(
         default=1000, ge=1, le=65535, description="QoS 1 messages a device may have unacked (v5)"
     )
@@ -68,6 +75,11 @@ class MqttSettings(BaseModel):
     )
     tls_cert: Path | None = Field(default=None, description="PEM certificate: serve MQTT over TLS")
     tls_key: Path | None = None
+    tls_client_ca: Path | None = Field(
+        default=None,
+        description="PEM CA bundle that signs device certificates (X.509 credentials); devices"
+        " given a self-signed certificate are trusted without it",
+    )
 
 
 class Settings(BaseSettings):
@@ -89,6 +101,9 @@ class Settings(BaseSettings):
         default=None, description="Fernet key sealing catalog secrets; default: data_dir/secret.key"
     )
     default_tenant: str = "default"
+    max_package_bytes: int = Field(
+        default=64 << 20, gt=0, description="a firmware or software package uploaded (413 above)"
+    )
     store: StoreSettings = StoreSettings()
     ingest: IngestSettings = IngestSettings()
     mqtt: MqttSettings = MqttSettings()

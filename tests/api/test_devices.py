@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from aiot.api import create_app
 from aiot.app import Platform
+from tests.conftest import ADMIN_KEY
 
 
 def _device(client: TestClient, name: str = "pump-1") -> dict[str, str]:
@@ -115,3 +116,21 @@ def test_retention_deletes_old_points(api_client: TestClient) -> None:
     }
     kept = api_client.get(f"/api/devices/{dev['id']}/telemetry", params={"start": 0}).json()
     assert [p["ts"] for p in kept["v"]] == [3]
+
+
+def test_a_gateway_is_made_by_rest_and_lists_its_devices(
+    platform_factory: Callable[..., Platform],
+) -> None:
+    platform = platform_factory()
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with TestClient(create_app(platform), headers=admin) as client:
+        made = client.post("/api/devices", json={"name": "gw-1", "gateway": True})
+        assert made.status_code == 201 and made.json()["gateway"] is True
+        assert _device(client, "plain")["gateway"] is False
+        gateway = platform.catalog.device("default", "gw-1")
+        platform.catalog.sub_device(gateway, "pump-7", "pump")  # as its first message makes it
+        for ref in (gateway.id, "gw-1"):
+            behind = client.get("/api/devices", params={"gateway": ref}).json()
+            assert [(d["name"], d["gateway_id"]) for d in behind] == [("pump-7", gateway.id)]
+        assert client.get("/api/devices", params={"gateway": "nope"}).status_code == 404
+        assert len(client.get("/api/devices").json()) == 3

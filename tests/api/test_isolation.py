@@ -25,7 +25,10 @@ from tests.conftest import ADMIN_KEY
 
 SECRET = "acme-secret"  # in acme's labels, attributes, alarm details and bridge URL
 READING = 271828.5  # acme's telemetry value
+CLAIM_SECRET = "acme-claim-secret"  # the secret acme's device offered: even knowing it, no claim
+PROVISION_SECRET = "acme-provision-secret"
 _unique = itertools.count()
+ACME_PACKAGES: list[str] = ["", ""]  # acme's firmware and software package ids, once made
 
 
 @dataclass
@@ -43,6 +46,7 @@ def _body(method: str, path: str) -> Any:
         ("post", "/api/tenants"): {"id": f"made-{n}"},
         ("post", "/api/tenants/{tenant_id}/keys"): {"name": f"sneak-{n}", "role": "admin"},
         ("post", "/api/tenants/{tenant_id}/users"): {"name": f"sneak-{n}", "password": SECRET},
+        ("patch", "/api/tenants/{tenant_id}"): {"limits": {"messages_per_second": 0.001}},
         ("post", "/api/devices"): {"name": f"rival-{n}"},
         ("post", "/api/devices/{device_id}/attributes/{scope}"): {"sneak": n},
         ("post", "/api/devices/{device_id}/rpc"): {"method": "reboot", "oneway": True},
@@ -63,6 +67,21 @@ def _body(method: str, path: str) -> Any:
         ("post", "/api/alarms/{alarm_id}/comment"): {"text": "sneak"},
         ("post", "/api/alarms/{alarm_id}/assign"): {"assignee": "rival"},
         ("post", "/api/alarms/{alarm_id}/verdict"): {"true_alarm": False},
+        ("post", "/api/profiles"): {"name": f"rival-{n}", "provision": "allow_create"},
+        ("patch", "/api/profiles/{name}"): {"provision": "allow_create", "limits": {}},
+        ("put", "/api/devices/{device_id}/certificate"): {"certificate": "-----BEGIN CERT"},
+        ("put", "/api/devices/{device_id}/mqtt-basic"): {"client_id": f"sneak-{n}"},
+        ("post", "/api/devices/{device_id}/claim"): {"secretKey": CLAIM_SECRET, "owner": "rival"},
+        ("post", "/api/v1/provision"): {  # acme's key with a guessed secret: nothing to be had
+            "provisionDeviceKey": "acme-provision-key",
+            "provisionDeviceSecret": "guess",
+            "deviceName": "pump",
+        },
+        ("post", "/api/packages"): {"raw": "bytes"},  # the route takes raw bytes
+        ("put", "/api/devices/{device_id}/firmware"): {"package": ACME_PACKAGES[0]},
+        ("put", "/api/devices/{device_id}/software"): {"package": ACME_PACKAGES[1]},
+        ("put", "/api/profiles/{name}/firmware"): {"package": ACME_PACKAGES[0]},
+        ("put", "/api/profiles/{name}/software"): {"package": ACME_PACKAGES[1]},
     }
     if (method, path) not in bodies:
         pytest.fail(f"{method.upper()} {path} takes a body: add one that names acme's records")
@@ -94,18 +113,40 @@ def _acme(client: TestClient, platform: Platform) -> Acme:
     key = client.post("/api/tenants/acme/keys", json={"name": "ops", "role": "admin"}).json()
     user = {"name": "ana", "password": "ana-password", "role": "admin"}
     ana = client.post("/api/tenants/acme/users", json=user).raise_for_status().json()
+    profile = {"name": "acme-profile", "provision": "check_pre_provisioned"}
+    profile |= {"provision_key": "acme-provision-key", "provision_secret": PROVISION_SECRET}
+    client.post("/api/profiles", json=profile, headers=acme).raise_for_status()
+    platform.catalog.offer_claim("acme", device["id"], CLAIM_SECRET, 3_600_000, 1000)
+    packages = _packages(client, platform, acme)
     fill = {
         "device_id": [device["id"], "pump"],
         "alarm_id": [alarm.id],
         "ref": [deployment["id"], "hot"],
-        "name": ["acme-model"],
+        "name": ["acme-model", "acme-profile", "default"],
         "bridge_id": [made["id"], "plant"],
         "tenant_id": ["acme"],
         "key_id": [key["id"]],
         "user_id": [ana["id"], "ana"],
         "scope": ["shared", "server"],
+        "package_id": packages,
     }
-    return Acme(fill, [SECRET, str(READING), device["access_token"], key["key"]])
+    secrets = [SECRET, str(READING), device["access_token"], key["key"], PROVISION_SECRET]
+    return Acme(fill, [*secrets, "acme-provision-key"])
+
+
+def _packages(client: TestClient, platform: Platform, acme: dict[str, str]) -> list[str]:
+    """acme's firmware (for pump and its profile) and software (for pump), titled secretly."""
+    client.post("/api/profiles", json={"name": "default"}, headers=acme).raise_for_status()
+    made = []
+    for kind in ("firmware", "software"):
+        query = {"kind": kind, "title": SECRET, "version": "1"}
+        package = client.post("/api/packages", params=query, content=b"acme", headers=acme)
+        made.append(package.raise_for_status().json()["id"])
+        body = {"package": made[-1]}
+        client.put(f"/api/devices/pump/{kind}", json=body, headers=acme).raise_for_status()
+    client.put("/api/profiles/default/firmware", json={"package": made[0]}, headers=acme)
+    ACME_PACKAGES[:] = made
+    return made
 
 
 def _roles(client: TestClient) -> dict[str, dict[str, str]]:
@@ -209,6 +250,9 @@ def _state(client: TestClient) -> dict[str, Any]:
         "/api/models",
         "/api/tenants/acme/keys",
         "/api/tenants/acme/users",
+        "/api/packages",
+        "/api/devices/pump/firmware",
+        "/api/devices/pump/software",
     ]
     state = {path: client.get(path, headers=acme).json() for path in reads}
     # a bridge's connection state and counters, a device's last-seen time move on their own

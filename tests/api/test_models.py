@@ -56,7 +56,8 @@ def test_train_needs_operator_and_known_keys(api_client: TestClient) -> None:
     body = {"detector": "zscore", "device": "pump-1", "keys": ["flow"]}
     assert api_client.post("/api/models/train", json=body, headers=viewer).status_code == 403
     assert api_client.post("/api/models/train", json=body).status_code == 201
-    assert api_client.get("/api/models/zscore", headers=viewer).status_code == 200
+    trained = api_client.get("/api/models/zscore", headers=viewer)
+    assert trained.status_code == 200 and trained.json()["model"] == "zscore"  # never empty
     missing = api_client.post("/api/models/train", json={**body, "keys": ["flow", "nope"]})
     assert (missing.status_code, missing.json()["detail"]) == (404, {"keys": ["nope"]})
     bad = api_client.post("/api/models/train", json={**body, "params": {"bogus": 1}})

@@ -99,5 +99,5 @@ def test_mistakes_are_one_line_on_stderr(tmp_path: Path) -> None:
         assert result.stderr.startswith("error: ") and message in result.stderr, extra
         assert result.stdout == ""
     missing = _aiot("deploy", "x", "--detector", "nope", "--keys", "t", "--type", "p", code=1)
-    assert "no detector 'nope' [not_found]" in missing.stderr
+    assert 'no detector \'nope\': {"known": ["zscore"' in missing.stderr
     assert "no deployment 'ghost'" in _aiot("deployments", "show", "ghost", code=1).stderr

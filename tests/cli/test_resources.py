@@ -95,3 +95,17 @@ def test_tail_prints_the_points_sent_while_it_runs(
         "1970-01-01T00:00:00.011+00:00  a  8.0",
         "1970-01-01T00:00:00.011+00:00  d  True",
     ]
+
+
+def test_devices_add_gateway_and_list_what_is_behind_it(send: Send) -> None:
+    def devices(*args: str) -> Result:
+        result = CliRunner().invoke(app, ["devices", *args])
+        assert result.exit_code == 0, result.output
+        return result
+
+    made = devices("add", "gw-1", "--gateway")
+    assert "publishes for other devices on v1/gateway/" in made.stdout
+    assert json.loads(devices("add", "gw-2", "--gateway", "--json").stdout)["gateway"] is True
+    assert json.loads(devices("list", "--gateway", "gw-1", "--json").stdout) == []
+    listed = {d["name"]: d["gateway"] for d in json.loads(devices("list", "--json").stdout)}
+    assert listed == {"gw-1": True, "gw-2": True, "pump-1": False}

@@ -43,8 +43,12 @@ class Running:
 class Device:
     """A paho-mqtt device with the access token as user name; messages land in a queue."""
 
-    def __init__(self, port: int, token: str | None, client_id: str = "") -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    def __init__(
+        self, port: int, token: str | None, client_id: str = "", protocol: int = mqtt.MQTTv311
+    ) -> None:
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol
+        )
         if token is not None:
             self.client.username_pw_set(token)
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from typing import Any
 
@@ -116,9 +117,17 @@ def test_a_spike_raises_an_alarm_the_operator_labels(server: AiotProcess) -> Non
     assert max(window["value"]) > 80 and len(window["ts"]) >= 400
     stats = api.get("/api/alarms/stats").json()
     assert [(s["name"], s["confirmed"], s["precision"]) for s in stats] == [("pump-temp", 1, 1.0)]
+    refused = subprocess.run(
+        ["mosquitto_pub", "-p", str(server.mqtt_port), "-u", "not-a-token", "-t", "x", "-m", "1"],
+        capture_output=True, timeout=10,
+    )  # fmt: skip
+    assert refused.returncode != 0
 
     time.sleep(6)  # past one checkpoint of the stream stage
-    server.stop(signal.SIGKILL)
+    logged = server.stop(signal.SIGKILL)  # the server said what happened, one line each
+    assert "INFO aiot: deployment pump-temp of default started: zscore on temp" in logged
+    assert f"INFO aiot.stream: alarm raised: overheat on device {pump['id']}" in logged
+    assert "refused: unknown access token" in logged
     server.start()
     _post(pump["access_token"], server.url, _rows(normal[420:600], 420))
     after = _wait(

@@ -14,6 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.conftest import free_port
 from tests.e2e.mosquitto import Mosquitto
 from tests.e2e.server import AiotProcess
 
@@ -188,3 +189,29 @@ def test_a_deleted_device_seen_again_by_a_bridge_is_a_new_device(
             assert api.get("/api/devices/pump-1").json()["id"] != first
     finally:
         server.stop()
+
+
+def test_a_bridge_that_cannot_reach_its_broker_says_why(server: AiotProcess) -> None:
+    closed = free_port()  # nothing listens there
+    urls = {"nowhere": "mqtt://no-such-host.invalid:1883", "closed": f"mqtt://127.0.0.1:{closed}"}
+    with server.admin() as api:
+        for name, url in urls.items():
+            body = {"name": name, "url": url, "topics": ["p/{device}/json"]}
+            assert api.post("/api/bridges", json=body).status_code == 201
+        deadline = time.monotonic() + 20
+        shown: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            shown = {b["name"]: b for b in api.get("/api/bridges").json()}
+            if all(b["last_error"] for b in shown.values()):
+                break
+            time.sleep(0.2)
+    assert (
+        "no-such-host.invalid:1883: the host name does not resolve"
+        in shown["nowhere"]["last_error"]
+    )
+    assert (
+        shown["closed"]["last_error"] == f"cannot connect to 127.0.0.1:{closed}: Connection refused"
+    )
+    assert not any(b["connected"] for b in shown.values())
+    logged = server.stop()
+    assert "WARNING aiot.bridge: bridge nowhere: cannot connect to no-such-host.invalid" in logged

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,13 +23,36 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.e2e.server import AiotProcess
+from tests.e2e.server import THINGSBOARD_SDK, AiotProcess
 
 pytestmark = pytest.mark.slow
 
 
 def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+
+def _device_certificate(folder: Path, name: str) -> tuple[str, Path]:
+    """A self-signed device certificate: its PEM, and one file with it and its key (no password)."""
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(name))
+        .issuer_name(_name(name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    both = folder / f"{name}.nopass.pem"  # as ThingsBoard's README names it
+    both.write_bytes(pem + private)
+    return pem.decode(), both
 
 
 def _certificates(folder: Path) -> tuple[Path, Path, Path]:
@@ -137,3 +162,39 @@ def test_mosquitto_pub_over_tls(tls_server: tuple[AiotProcess, Path]) -> None:
     )  # fmt: skip
     assert sent.returncode == 0, sent.stderr
     assert _latest(server, "tls-2", "t") == 8
+
+
+def _sdk(args: list[str]) -> dict[str, Any]:
+    assert (THINGSBOARD_SDK / "tb_device_mqtt.py").exists(), "ThingsBoard's SDK: make install"
+    env = {**os.environ, "PYTHONPATH": str(THINGSBOARD_SDK)}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("thingsboard_sdk_tls.py")), *args],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_the_sdk_readme_tls_example_with_an_x509_certificate(
+    tls_server: tuple[AiotProcess, Path], tmp_path: Path
+) -> None:
+    server, ca = tls_server
+    _token(server, "tls-x509")
+    pem, both = _device_certificate(tmp_path, "tls-x509")
+    stranger_pem, stranger = _device_certificate(tmp_path, "stranger")  # never registered
+    with server.admin() as api:
+        given = api.put("/api/devices/tls-x509/certificate", json={"certificate": pem})
+        assert given.status_code == 200, given.text
+        assert len(given.json()["certificate_sha256"]) == 64
+        bad = api.put("/api/devices/tls-x509/certificate", json={"certificate": "not a cert"})
+        assert bad.status_code == 400
+    args = ["127.0.0.1", str(server.mqtt_port), str(ca)]
+    seen = _sdk([*args, str(both)])
+    assert seen == {"connected": True, "telemetry": 0}  # TB_ERR_SUCCESS
+    assert _latest(server, "tls-x509", "temperature") == 36.6
+    assert not _sdk([*args, str(stranger)])["connected"]  # an unknown certificate
+    with server.admin() as api:
+        assert api.delete("/api/devices/tls-x509/certificate").status_code == 200
+    assert not _sdk([*args, str(both)])["connected"]  # taken away: no longer accepted
+    assert stranger_pem not in server.stop()

@@ -116,3 +116,17 @@ def test_port_in_use_is_one_clear_line(server: AiotProcess, tmp_path: Path) -> N
     with pytest.raises(RuntimeError) as caught:
         other.start(timeout=20)
     assert f"cannot listen on 127.0.0.1:{server.port}" in str(caught.value)
+
+
+def test_mqtt_port_in_use_is_one_clear_line_before_any_banner(
+    server: AiotProcess, tmp_path: Path
+) -> None:
+    other = AiotProcess(tmp_path / "other", env={"AIOT_MQTT__PORT": str(server.mqtt_port)})
+    with pytest.raises(RuntimeError) as caught:
+        other.start(timeout=20)
+    output = str(caught.value).split("\n", 1)[1].strip()
+    assert output == f"error: cannot listen for MQTT on 127.0.0.1:{server.mqtt_port}: " + (
+        "Address already in use"
+    )
+    assert "aiot_admin_" not in output  # nothing announced
+    assert server.alive()

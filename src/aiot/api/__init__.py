@@ -12,12 +12,15 @@ from aiot import __version__
 from aiot.api import (
     alarms,
     bridges,
+    claims,
     deployments,
     devices,
     ingest,
     live,
     models,
     notifications,
+    packages,
+    profiles,
     rpc,
     sim,
     tenants,
@@ -27,7 +30,7 @@ from aiot.api.bodies import CheckedBodies
 from aiot.api.errors import install_error_handlers
 from aiot.api.openapi import DEVICE, REST, install_openapi
 from aiot.app import Platform
-from aiot.connect.http import device_router
+from aiot.connect.http import device_router, provision_router
 
 __all__ = ["create_app"]
 
@@ -58,6 +61,8 @@ def create_app(platform: Platform) -> FastAPI:
         tenants.router,
         users.router,
         devices.router,
+        claims.router,
+        profiles.router,
         ingest.router,
         rpc.router,
         bridges.router,
@@ -66,9 +71,14 @@ def create_app(platform: Platform) -> FastAPI:
         alarms.router,
         notifications.router,
         sim.router,
+        packages.router,
+        packages.assignments,
     ):
         app.include_router(router, responses=REST)
-    app.include_router(device_router(platform.ingest, platform.http_polls), responses=DEVICE)
+    app.include_router(
+        device_router(platform.ingest, platform.http_polls, platform.rates), responses=DEVICE
+    )
+    app.include_router(provision_router(platform.ingest), responses=DEVICE)
     app.include_router(live.router)
 
     @app.get("/api/health", tags=["health"])

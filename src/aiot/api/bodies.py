@@ -3,7 +3,8 @@
 Python's ``json`` reads ``"\\ud800"`` as a lone surrogate, a string that cannot be written back
 as UTF-8: a device label holding one was stored, and then every listing of the tenant's devices
 failed to render. A body above :data:`MAX_BODY` is refused before it is held in memory. The
-device API (``/api/v1/``) has its own limit and decoder, and is left alone.
+device API (``/api/v1/``) has its own limit and decoder, and is left alone, as is a package
+upload (``POST /api/packages``: raw bytes up to ``max_package_bytes``, ``api/packages.py``).
 
 Every REST body is JSON, so it is read as JSON whatever its ``Content-Type`` says: ``curl -d``
 sends ``application/x-www-form-urlencoded`` unless told otherwise, and a user who forgot the
@@ -24,6 +25,7 @@ __all__ = ["MAX_BODY", "CheckedBodies"]
 
 MAX_BODY = 1 << 20  # a REST body (a policy, a CA bundle) is far smaller
 _DEVICE_API = "/api/v1/"
+_PACKAGES = "/api/packages"
 
 
 class CheckedBodies:
@@ -34,7 +36,7 @@ class CheckedBodies:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Read a REST body whole, check it, and hand it on to the app."""
-        if scope["type"] != "http" or scope["path"].startswith(_DEVICE_API):
+        if scope["type"] != "http" or scope["path"].startswith(_DEVICE_API) or _upload(scope):
             await self.app(scope, receive, send)
             return
         try:
@@ -44,6 +46,10 @@ class CheckedBodies:
             await JSONResponse(err.to_dict(), status_code=err.status)(scope, receive, send)
             return
         await self.app(_as_json(scope) if body else scope, _replay(body, receive), send)
+
+
+def _upload(scope: Scope) -> bool:
+    return bool(scope["method"] == "POST" and scope["path"].rstrip("/") == _PACKAGES)
 
 
 def _as_json(scope: Scope) -> Scope:

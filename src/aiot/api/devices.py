@@ -13,6 +13,7 @@ from aiot.api.paging import cut_to_limit, page_headers
 from aiot.api.params import now_ms, parse_interval, parse_keys, parse_order, parse_time
 from aiot.api.render import Series, latest_json, series_json
 from aiot.domain import Aggregation, Device, Principal, Role
+from aiot.errors import InvalidInput
 
 __all__ = ["router"]
 
@@ -28,6 +29,7 @@ class DeviceIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     type: str = Field(default="default", min_length=1, max_length=100)
     labels: dict[str, str] = Field(default_factory=dict)
+    gateway: bool = Field(default=False, description="publishes for other devices (v1/gateway)")
 
 
 def _device_json(device: Device, principal: Principal) -> dict[str, Any]:
@@ -40,16 +42,24 @@ def _device_json(device: Device, principal: Principal) -> dict[str, Any]:
 @router.post("", status_code=status.HTTP_201_CREATED, responses=errors(409))
 def create_device(body: DeviceIn, platform: PlatformDep, principal: Operator) -> dict[str, Any]:
     """Create a device; the answer holds its ``id`` and ``access_token``."""
-    device = platform.catalog.create_device(principal.tenant, body.name, body.type, body.labels)
+    catalog, tenant = platform.catalog, principal.tenant
+    device = catalog.create_device(tenant, body.name, body.type, body.labels, gateway=body.gateway)
     return _device_json(device, principal)
 
 
-@router.get("")
+@router.get("", responses=errors(404))
 def list_devices(
-    platform: PlatformDep, principal: Caller, type: str | None = None
+    platform: PlatformDep,
+    principal: Caller,
+    type: str | None = None,
+    gateway: Annotated[
+        str | None, Query(description="only the devices behind this gateway (id or name)")
+    ] = None,
 ) -> list[dict[str, Any]]:
-    """The tenant's devices, optionally of one type."""
-    return [_device_json(d, principal) for d in platform.catalog.devices(principal.tenant, type)]
+    """The tenant's devices, optionally of one type or behind one gateway."""
+    catalog, tenant = platform.catalog, principal.tenant
+    behind = catalog.device(tenant, gateway).id if gateway is not None else None
+    return [_device_json(d, principal) for d in catalog.devices(tenant, type, behind)]
 
 
 @router.get("/{device_id}")
@@ -62,6 +72,67 @@ def get_device(device_id: str, platform: PlatformDep, principal: Caller) -> dict
 def delete_device(device_id: str, platform: PlatformDep, principal: Operator) -> None:
     """Delete a device, its attributes and its telemetry."""
     platform.delete_device(principal.tenant, device_id)
+
+
+class CertificateIn(BaseModel):
+    """A device's X.509 certificate, PEM."""
+
+    certificate: str = Field(min_length=1, max_length=20_000, description="PEM, one certificate")
+
+
+@router.put("/{device_id}/certificate", responses=errors(404, 409))
+def set_certificate(
+    device_id: str, body: CertificateIn, platform: PlatformDep, principal: Operator
+) -> dict[str, Any]:
+    """Give the device X.509 credentials, as ThingsBoard's ``X509_CERTIFICATE``.
+
+    The device then connects over MQTT with TLS presenting this certificate (its access token
+    keeps working too). A self-signed certificate is trusted as it is; one signed by a CA needs
+    the CA in ``AIOT_MQTT__TLS_CLIENT_CA``. A certificate belongs to one device only (409).
+    """
+    device = platform.set_certificate(principal.tenant, device_id, body.certificate)
+    return _device_json(device, principal)
+
+
+@router.delete("/{device_id}/certificate", responses=errors(404))
+def remove_certificate(
+    device_id: str, platform: PlatformDep, principal: Operator
+) -> dict[str, Any]:
+    """Take the device's X.509 credentials away; its MQTT sessions end."""
+    return _device_json(platform.set_certificate(principal.tenant, device_id, None), principal)
+
+
+class BasicIn(BaseModel):
+    """MQTT basic credentials: a client id, a user name, or both; a password with a user name."""
+
+    client_id: str | None = Field(default=None, min_length=1, max_length=200)
+    username: str | None = Field(default=None, min_length=1, max_length=200)
+    password: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+@router.put("/{device_id}/mqtt-basic", responses=errors(404, 409))
+def set_mqtt_basic(
+    device_id: str, body: BasicIn, platform: PlatformDep, principal: Operator
+) -> dict[str, Any]:
+    """Give the device MQTT basic credentials, as ThingsBoard's ``MQTT_BASIC``.
+
+    The device then connects with that client id and/or user name (and password); its access
+    token keeps working too. Client id and user name together, then the user name, then the
+    client id are looked for, as ThingsBoard does. Its sessions opened before end.
+    """
+    if body.client_id is None and body.username is None:
+        raise InvalidInput("MQTT basic credentials name a client id, a user name, or both")
+    device = platform.set_basic_credentials(
+        principal.tenant, device_id, body.client_id, body.username, body.password
+    )
+    return _device_json(device, principal)
+
+
+@router.delete("/{device_id}/mqtt-basic", responses=errors(404))
+def remove_mqtt_basic(device_id: str, platform: PlatformDep, principal: Operator) -> dict[str, Any]:
+    """Take the device's MQTT basic credentials away; its MQTT sessions end."""
+    device = platform.set_basic_credentials(principal.tenant, device_id, None, None, None)
+    return _device_json(device, principal)
 
 
 @router.post("/{device_id}/token", responses=errors(404))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from aiot.api.deps import Caller, PlatformDep
 from aiot.api.openapi import errors
@@ -27,6 +27,20 @@ class TenantIn(BaseModel):
     name: str | None = Field(default=None, max_length=200)
 
 
+Limits = Annotated[
+    dict[Literal["messages_per_second"], Annotated[float, Field(gt=0, allow_inf_nan=False)]],
+    Field(description="all the tenant's devices together; absent: no limit"),
+]
+
+
+class TenantPatch(BaseModel):
+    """What to change of a tenant; fields left out stay."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    limits: Limits | None = None
+
+
 class KeyIn(BaseModel):
     """An API key to create."""
 
@@ -35,7 +49,8 @@ class KeyIn(BaseModel):
 
 
 def _tenant_json(tenant: Tenant) -> dict[str, Any]:
-    return {"id": tenant.id, "name": tenant.name, "created_at": tenant.created_at.isoformat()}
+    created = tenant.created_at.isoformat()
+    return {"id": tenant.id, "name": tenant.name, "created_at": created, "limits": tenant.limits}
 
 
 def _key_json(key: ApiKey) -> dict[str, Any]:
@@ -73,6 +88,20 @@ def list_tenants(platform: PlatformDep, principal: Caller) -> list[dict[str, Any
     """Every tenant (admin key only)."""
     _platform_admin(principal)
     return [_tenant_json(t) for t in platform.catalog.tenants()]
+
+
+@router.patch("/{tenant_id}", responses=errors(404))
+def update_tenant(
+    tenant_id: TenantId, body: TenantPatch, platform: PlatformDep, principal: Caller
+) -> dict[str, Any]:
+    """Rename a tenant or set its limits, e.g. ``{"limits": {"messages_per_second": 500}}``.
+
+    The installation's admin key only: a tenant does not raise its own limits. Above its rate a
+    tenant's devices are slowed (MQTT reads paused, HTTP answered later), never disconnected.
+    """
+    _platform_admin(principal)
+    limits = None if body.limits is None else {str(k): v for k, v in body.limits.items()}
+    return _tenant_json(platform.catalog.update_tenant(tenant_id, body.name, limits))
 
 
 @router.delete("/{tenant_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))

@@ -66,14 +66,27 @@ def reporting() -> Iterator[None]:
     try:
         yield
     except AiotError as err:
-        raise fail(f"{err.message} [{err.code}]") from None
+        raise fail(f"{err.message}{_detail(err.detail)} [{err.code}]") from None
 
 
-def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """A Rich table on stdout; None shows as an empty cell, long values wrap."""
+def _detail(detail: Any) -> str:
+    """The error's detail (which key is missing, how many rows were found), on the same line."""
+    if detail in (None, "", [], {}):
+        return ""
+    shown = detail if isinstance(detail, str) else json.dumps(detail, default=str)
+    return f": {shown if len(shown) <= 300 else shown[:300] + '...'}"
+
+
+def print_table(
+    title: str, columns: list[str], rows: list[list[Any]], whole: tuple[str, ...] = ()
+) -> None:
+    """A Rich table on stdout; None shows as an empty cell, long values wrap, ``whole`` never."""
     table = Table(title=title)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        if column in whole:  # a value to copy and paste: on one line, whatever the width
+            table.add_column(column, no_wrap=True, min_width=1)
+        else:
+            table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)

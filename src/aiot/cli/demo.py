@@ -9,7 +9,17 @@ import typer
 
 from aiot.app import Platform
 from aiot.cli.common import console, reporting
-from aiot.cli.server import DirOpt, HostOpt, PortOpt, serve, settings_from
+from aiot.cli.server import (
+    DirOpt,
+    HostOpt,
+    LogOpt,
+    MqttOpt,
+    PortOpt,
+    configure_logging,
+    serve,
+    settings_from,
+    try_hint,
+)
 from aiot.domain import Selector
 from aiot.operations import DeploymentSpec
 from aiot.sim.fleet import Fleet, mixed_fleet
@@ -27,10 +37,14 @@ def demo(
     devices: Annotated[int, typer.Option(help="simulated devices per vertical")] = 2,
     history: Annotated[int, typer.Option(help="hours of history sent at start")] = 6,
     seed: Annotated[int, typer.Option(help="simulation seed")] = 1,
+    mqtt_port: MqttOpt = None,
+    log_level: LogOpt = "info",
 ) -> None:
     """Run aiot with live simulated traffic, oil-well and reactor fleets feeding it."""
+    configure_logging(log_level)
     with reporting():
-        platform = Platform.build(settings_from(http_port, data_dir or Path("aiot-data"), host))
+        settings = settings_from(http_port, data_dir or Path("aiot-data"), host, mqtt_port)
+        platform = Platform.build(settings)
         tenant = platform.settings.default_tenant
         # Faults are rare in the field; the demo shows a few per device and day.
         fleet = mixed_fleet(devices_per_vertical=devices, seed=seed, tenant=tenant, fault_rate=2.0)
@@ -44,12 +58,17 @@ def demo(
     names = ", ".join(ids)
     console.print(f"Feeding {len(ids)} simulated devices in real time: {names}")
     console.print(f"Models scoring them: {', '.join(deployed)}")
-    console.print("Try: .venv/bin/aiot alarms list; .venv/bin/aiot telemetry latest reactor-001")
-    settings = platform.settings
-    key = platform.admin_key.path or "AIOT_ADMIN_KEY"
+    first = next(iter(ids))
+    console.print(
+        f"Try: {try_hint(platform.settings)}.venv/bin/aiot alarms list;"
+        f" .venv/bin/aiot telemetry latest {first}",
+        soft_wrap=True,
+    )
+    settings, key = platform.settings, platform.admin_key.path or "AIOT_ADMIN_KEY"
     console.print(
         f"Or open http://{settings.http_host}:{settings.http_port}/ and sign in with the admin"
-        f" key ({key})"
+        f" key ({key})",
+        soft_wrap=True,
     )
     serve(platform)
 

@@ -14,6 +14,8 @@ from aiot.cli.demo import demo
 from aiot.cli.deployments import deploy, deployments
 from aiot.cli.eval import app as eval_app
 from aiot.cli.models import app as models_app
+from aiot.cli.packages import packages
+from aiot.cli.profiles import profiles
 from aiot.cli.resources import devices, telemetry, tenants
 from aiot.cli.server import up
 from aiot.cli.simulate import simulate
@@ -59,6 +61,8 @@ app.add_typer(users, name="users")
 app.add_typer(devices, name="devices")
 app.add_typer(telemetry, name="telemetry")
 app.add_typer(bridges, name="bridges")
+app.add_typer(profiles, name="profiles")
+app.add_typer(packages, name="packages")
 app.command("simulate")(simulate)
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")

@@ -14,7 +14,7 @@ from aiot.models import hub, registry
 __all__ = ["app"]
 
 app = typer.Typer(
-    name="models", help="List, describe, train, export and import models.", no_args_is_help=True
+    name="models", help="List, show, train, export and import models.", no_args_is_help=True
 )
 
 DataOpt = typer.Option(Path("aiot-data"), "--data", help="The platform's data folder")

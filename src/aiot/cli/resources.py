@@ -92,16 +92,21 @@ def devices_add(
     name: str,
     type: Annotated[str, typer.Option(help="device type, e.g. pump")] = "default",
     label: Annotated[list[str] | None, typer.Option(help="k=v, repeatable")] = None,
+    gateway: Annotated[
+        bool, typer.Option("--gateway", help="it publishes for other devices (v1/gateway/...)")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a device and print its id and access token."""
     labels = dict(_pair(text) for text in label or [])
-    created = client_from(ctx).create_device(name, type, labels)
+    created = client_from(ctx).create_device(name, type, labels, gateway)
     if as_json:
         return print_json(created)
     console.print(f"device [bold]{created['name']}[/] created")
     console.print(f"  id            {created['id']}")
     console.print(f"  access token  {created['access_token']}")
+    if created.get("gateway"):
+        console.print("  gateway       publishes for other devices on v1/gateway/...")
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -116,14 +121,21 @@ def _pair(text: str) -> tuple[str, str]:
 def devices_list(
     ctx: typer.Context,
     type: Annotated[str | None, typer.Option(help="only this type")] = None,
+    gateway: Annotated[str | None, typer.Option(help="only those behind this gateway")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List devices."""
-    found = client_from(ctx).devices(type)
+    found = client_from(ctx).devices(type, gateway)
     if as_json:
         return print_json(found)
-    rows = [[d["name"], d["type"], d["id"], d["access_token"], d["last_seen"]] for d in found]
-    print_table("devices", ["name", "type", "id", "access token", "last seen"], rows)
+    rows = [[d["name"], d["type"], d["access_token"], _seen(d["last_seen"])] for d in found]
+    columns = ["name", "type", "access token", "last seen (UTC)"]
+    print_table("devices (ids: --json)", columns, rows, whole=("access token",))
+
+
+def _seen(iso: str | None) -> str | None:
+    """An ISO time to the second, as a person reads it."""
+    return None if iso is None else iso[:19].replace("T", " ")
 
 
 @devices.command("remove")

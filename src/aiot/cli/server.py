@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +21,15 @@ from aiot.errors import AiotError, StoreError
 from aiot.settings import Settings
 from aiot.ui import mount as mount_dashboard
 
-__all__ = ["EXIT_STORE", "build", "serve", "server_config", "up"]
+__all__ = [
+    "EXIT_STORE",
+    "build",
+    "configure_logging",
+    "serve",
+    "server_config",
+    "try_hint",
+    "up",
+]
 
 EXIT_STORE = 4
 """``aiot up``'s exit code when the data folder or the telemetry store cannot be used."""
@@ -34,6 +44,15 @@ MqttOpt = Annotated[
 HostOpt = Annotated[
     str | None, typer.Option("--host", help="address to listen on [default: 127.0.0.1]")
 ]
+LogOpt = Annotated[
+    str,
+    typer.Option(
+        "--log-level",
+        help="what the server logs on stderr: debug, info (connections refused, bridges,"
+        " deployments, alarms), warning or error",
+    ),
+]
+_LEVELS = ("debug", "info", "warning", "error")
 
 
 def settings_from(
@@ -45,6 +64,27 @@ def settings_from(
     if mqtt:
         flags["mqtt"] = mqtt
     return Settings(**{k: v for k, v in flags.items() if v is not None})
+
+
+def configure_logging(level: str) -> None:
+    """aiot's log on stderr, one line an event, at ``level`` and above."""
+    if level.lower() not in _LEVELS:
+        raise fail(f"--log-level is one of {', '.join(_LEVELS)}, not {level!r}", 2)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("aiot")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def try_hint(settings: Settings) -> str:
+    """The environment a user's next ``aiot`` commands need to reach this server."""
+    url = f"http://{settings.http_host}:{settings.http_port}"
+    env = [] if url == "http://127.0.0.1:8080" else [f"AIOT_URL={url}"]
+    if settings.data_dir != Path("aiot-data"):
+        env.append(f"AIOT_DATA_DIR={settings.data_dir}")
+    return f"export {' '.join(env)}; " if env else ""
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -95,9 +135,11 @@ def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         app,
         http=http,
         log_level="warning",
-        loop="asyncio",  # as before NiceGUI brought uvloop in: the tests measure this loop
         access_log=False,
         lifespan="on",
+        # the MQTT endpoint's sessions are asyncio protocols over asyncio's transports: uvloop,
+        # which "auto" picks wherever it happens to be installed, hands them others
+        loop="asyncio",
         # a device long-polling for commands (or a live WebSocket) must not hold a stop for long
         timeout_graceful_shutdown=_GRACE_SECONDS,
     )
@@ -107,6 +149,13 @@ def serve(platform: Platform) -> None:
     """Serve ``platform`` until interrupted."""
     settings = platform.settings
     sock = _listen(settings.http_host, settings.http_port)
+    if platform.mqtt is not None:  # every port is taken before anything is announced
+        try:
+            platform.mqtt.bind()
+        except AiotError as err:
+            sock.close()
+            platform.close()
+            raise fail(err.message) from None
     app = create_app(platform)
     mount_dashboard(app, platform)
     config = server_config(app, settings)
@@ -122,8 +171,10 @@ def up(
     data_dir: DirOpt = None,
     host: HostOpt = None,
     mqtt_port: MqttOpt = None,
+    log_level: LogOpt = "info",
 ) -> None:
     """Run aiot: the REST API, the device APIs (HTTP, MQTT) and the embedded store."""
+    configure_logging(log_level)
     with reporting():
         settings = settings_from(http_port, data_dir, host, mqtt_port)
     serve(build(settings))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,22 @@ class _Message:
     qos: int
 
 
+def _why_unreachable(host: str, port: int) -> str:
+    """Why a TCP connection to ``host:port`` fails now: the name, the port, or the handshake."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        return f"the host name does not resolve ({err.strerror})"
+    family, kind, proto, _, address = addresses[0]
+    try:
+        with socket.socket(family, kind, proto) as sock:
+            sock.settimeout(5)
+            sock.connect(address)
+    except OSError as err:
+        return err.strerror or str(err) or type(err).__name__
+    return "the TCP connection opens, the MQTT or TLS handshake fails"
+
+
 class BridgeRunner:
     """A running bridge: the client thread hands messages to the event loop in bursts."""
 
@@ -116,6 +133,7 @@ class BridgeRunner:
             client.tls_set_context(context)  # verifies the broker's name, as the context says
         client.reconnect_delay_set(1, 30)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
@@ -144,6 +162,15 @@ class BridgeRunner:
             return
         self.connected, self.state = True, "connected"
         client.subscribe([(t.subscription, 1) for t in self.templates])
+
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        # paho retries without saying why: find out, and say it once per change
+        host, port, _ = broker_address(self.bridge.url)
+        error = f"cannot connect to {host}:{port}: {_why_unreachable(host, port)}"
+        self.connected, self.state = False, "connecting"
+        if error != self.last_error:
+            log.warning("bridge %s: %s (retrying)", self.bridge.name, error)
+        self.last_error = error
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         self.connected, self.state = False, "connecting"

@@ -33,6 +33,8 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "SERVER_TIME",
     "Stamp",
+    "add_entries",
+    "check_attributes",
     "decode_attributes",
     "decode_into",
     "decode_json",
@@ -137,7 +139,14 @@ def decode_into(
 
 
 def _message(cols: Columns, body: bytes, stamp: Stamp) -> None:
-    doc = decode_json(body)
+    add_entries(cols, decode_json(body), stamp)
+
+
+def add_entries(cols: Columns, doc: Any, stamp: Stamp) -> None:
+    """Add the points of one parsed telemetry document (an entry or a list of them) to ``cols``.
+
+    Raises PayloadRejected if any is wrong; then ``cols`` may hold some of them (see ``mark``).
+    """
     entries = doc if isinstance(doc, list) else [doc]
     at = _At(stamp)
     mark = len(cols)
@@ -153,7 +162,11 @@ def _message(cols: Columns, body: bytes, stamp: Stamp) -> None:
 
 def decode_attributes(body: bytes) -> dict[str, Any]:
     """Client attributes: one flat JSON object of key to value (null not allowed)."""
-    doc = decode_json(body)
+    return check_attributes(decode_json(body))
+
+
+def check_attributes(doc: Any) -> dict[str, Any]:
+    """Parsed client attributes, checked as :func:`decode_attributes` checks them."""
     if not isinstance(doc, dict) or not doc:
         raise reject("invalid_payload", "attributes must be a non-empty JSON object")
     for key, value in doc.items():

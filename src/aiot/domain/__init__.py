@@ -6,10 +6,12 @@ from aiot.domain.alarms import Alarm, AlarmStatus, Deployment, Selector, Severit
 from aiot.domain.bridges import Bridge
 from aiot.domain.catalog import ApiKey, Device, Principal, Role, Tenant, User
 from aiot.domain.commands import Command, DeviceChannel
+from aiot.domain.profiles import PROVISION_STRATEGIES, Profile, ProvisionStrategy
 from aiot.domain.telemetry import BATCH_SCHEMA, Aggregation, Batch, Kind, SeriesKey, now_ms
 
 __all__ = [
     "BATCH_SCHEMA",
+    "PROVISION_STRATEGIES",
     "Aggregation",
     "Alarm",
     "AlarmStatus",
@@ -22,6 +24,8 @@ __all__ = [
     "DeviceChannel",
     "Kind",
     "Principal",
+    "Profile",
+    "ProvisionStrategy",
     "Role",
     "Selector",
     "SeriesKey",

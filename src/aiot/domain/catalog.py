@@ -30,6 +30,7 @@ class Tenant:
     id: str
     name: str
     created_at: datetime
+    limits: dict[str, Any] = field(default_factory=dict)  # e.g. messages_per_second
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Device:
     gateway: bool = False  # publishes for the devices behind it (``v1/gateway/...``)
     gateway_id: str | None = None  # the gateway this device is connected through
     owner: str | None = None  # who claimed it
+    certificate: str | None = None  # SHA-256 of its X.509 certificate, when it has one
+    mqtt_basic: tuple[str, str] | None = None  # its MQTT client id and user name, if it has them
 
     def public(self) -> dict[str, Any]:
         """The device as listed to users (the token included: it is the device's credential)."""
@@ -62,6 +65,10 @@ class Device:
             "gateway": self.gateway,
             "gateway_id": self.gateway_id,
             "owner": self.owner,
+            "certificate_sha256": self.certificate,
+            "mqtt_basic": None
+            if self.mqtt_basic is None
+            else {"client_id": self.mqtt_basic[0] or None, "username": self.mqtt_basic[1] or None},
         }
 
 

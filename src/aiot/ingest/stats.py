@@ -25,12 +25,18 @@ class IngestStats:
         self.since = datetime.now(UTC)
         self._counts: dict[str, _TenantCounts] = {}
         self._unknown_tokens = 0
+        self._provision_refused = 0  # provisioning requests refused before a tenant was known
         self._lock = threading.Lock()
 
     def unknown_token(self) -> None:
         """Count a message refused because its token matches no device (no tenant known)."""
         with self._lock:
             self._unknown_tokens += 1
+
+    def provision_refused(self) -> None:
+        """Count a provisioning request refused before any tenant was known (no such key)."""
+        with self._lock:
+            self._provision_refused += 1
 
     def accepted(self, tenant: str, messages: int, points: int) -> None:
         """Count messages whose points are durable."""
@@ -48,7 +54,14 @@ class IngestStats:
         """The tenant's counters as JSON; ``installation`` adds unknown-token refusals."""
         with self._lock:
             counts = self._counts.get(tenant, _TenantCounts())
-            extra = {"unknown_token_messages": self._unknown_tokens} if installation else {}
+            extra = (
+                {
+                    "unknown_token_messages": self._unknown_tokens,
+                    "refused_provision_requests": self._provision_refused,
+                }
+                if installation
+                else {}
+            )
             return {
                 **extra,
                 "since": self.since.isoformat(),

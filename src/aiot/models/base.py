@@ -78,7 +78,7 @@ class ModelCard:
     licence: str = "Apache-2.0"
     author: str = "aiot"
     model: str = ""
-    """The registered detector behind a trained, named model ("" when it is ``name``)."""
+    """The registered detector behind a trained model ("" on a registered model's own card)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The card as plain JSON-ready data."""

@@ -73,8 +73,7 @@ def save(
     state = npz.dump(model.state_dict())  # refused over the limit before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     card = model.card().to_dict() | {"version": version, "metrics": metrics or {}, "name": name}
-    if name != model.name:
-        card["model"] = model.name
+    card["model"] = model.name  # which registered detector it is, whatever it is called
     if inputs is not None:
         card["inputs"] = ModelCard(name, inputs=inputs).to_dict()["inputs"]
     (folder / "card.json").write_text(json.dumps(card, indent=2))

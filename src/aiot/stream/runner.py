@@ -255,6 +255,11 @@ class StreamRunner:
 
     def _notify(self, tenant: str, event: Event, alarm: Alarm, policy: AlarmPolicy) -> None:
         """Queue the policy's notifications of this event; delivery never holds up scoring."""
+        log.info(
+            "alarm %s: %s on device %s of %s (%s, id %s)",
+            "raised" if event == "raise" else event,
+            alarm.type, alarm.device, tenant, alarm.severity.value, alarm.id,
+        )  # fmt: skip
         if self.live is not None:
             self.live.publish_alarm(tenant, alarm.device, event, alarm.public())
         if self.notifier is not None and policy.notify:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiot.connect import client_rpc, topics
 from aiot.connect.columns import Columns
 from aiot.connect.mqtt import codec
-from aiot.connect.mqtt.handlers import HANDLERS, Reply
+from aiot.connect.mqtt.handlers import HANDLERS, Reply, in_order, settle
 from aiot.connect.payloads import (
     SERVER_TIME,
     decode_attributes,
@@ -106,8 +106,23 @@ async def complete(
     """Make the burst durable; return the bytes to write back (answers, then PUBACKs).
 
     Raises StoreError when the store fails: then nothing of the burst is acknowledged.
-    ``session`` is handed to the handlers of the burst's other topics (``handlers``).
+    ``session`` is handed to the handlers of the burst's other topics (``handlers``), which
+    run in the order the messages came across the session's bursts (``in_order``).
     """
+    if burst.others and session is not None:
+        async with in_order(session):  # taken before any await: bursts queue in their order
+            return await _complete(ingest, device, burst, limits, publish, session)
+    return await _complete(ingest, device, burst, limits, publish, session)
+
+
+async def _complete(
+    ingest: Ingestor,
+    device: Device,
+    burst: Burst,
+    limits: client_rpc.SessionLimits,
+    publish: Publisher,
+    session: DeviceSession | None,
+) -> bytes:
     if burst.telemetry:
         await _telemetry(ingest, device, burst.telemetry)
     if burst.attributes:
@@ -118,6 +133,8 @@ async def complete(
         out.append(publish(topics.rpc_response(rid), answer))
     for topic, body in burst.others:
         out.extend(publish(*reply) for reply in await _other(ingest, device, session, topic, body))
+    if burst.others and session is not None:
+        await settle(session)  # the handlers' writes, in one log append: durable before acks
     out.append(codec.pubacks(burst.acks))
     return b"".join(out)
 

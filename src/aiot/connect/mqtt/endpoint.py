@@ -1,7 +1,8 @@
 """aiot's MQTT endpoint for devices: the listening socket, the connected devices, the channel.
 
 The endpoint is the :class:`~aiot.domain.DeviceChannel` that ``aiot.app`` wires in: commands
-and shared-attribute updates reach a device through the session it is connected with.
+and shared-attribute updates reach a device through the session it is connected with, or
+through its gateway's session (:mod:`aiot.connect.mqtt.gateway`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -17,8 +19,11 @@ from typing import Any
 
 from aiot.connect import topics
 from aiot.connect.client_rpc import SessionLimits
+from aiot.connect.limits import RateLimits
 from aiot.connect.lograte import RateLimitedLog
+from aiot.connect.mqtt import gateway
 from aiot.connect.mqtt.gate import Gate, raise_file_limit
+from aiot.connect.mqtt.handlers import HANDLERS
 from aiot.connect.mqtt.session import DeviceSession
 from aiot.domain import Command, Device
 from aiot.errors import DeviceOffline, ServiceError
@@ -26,6 +31,8 @@ from aiot.ingest import Ingestor
 from aiot.settings import MqttSettings
 
 __all__ = ["MqttEndpoint"]
+
+HANDLERS.update(gateway.HANDLERS)
 
 log = logging.getLogger("aiot.mqtt")
 _ENDED_KEPT = 10_000  # deleted devices remembered, against a CONNECT racing the deletion
@@ -35,9 +42,12 @@ _END_WAIT = 5.0  # seconds to wait for an ended session's last reads to be durab
 class MqttEndpoint:
     """Serves MQTT 3.1, 3.1.1 and 5 to devices on ``settings.host:settings.port``."""
 
-    def __init__(self, ingest: Ingestor, settings: MqttSettings) -> None:
+    def __init__(
+        self, ingest: Ingestor, settings: MqttSettings, rates: RateLimits | None = None
+    ) -> None:
         self.ingest = ingest
         self.settings = settings
+        self.rates = rates or RateLimits(ingest.catalog, settings.messages_per_second)
         self.sessions: set[DeviceSession] = set()
         self.protocol_errors = 0
         self.refused_subscriptions = 0
@@ -50,25 +60,46 @@ class MqttEndpoint:
         self.limits = SessionLimits(  # what getSessionLimits reports to every device
             settings.max_payload_bytes, settings.receive_maximum, settings.messages_per_second
         )
-        self._devices: dict[str, DeviceSession] = {}
+        self._devices: dict[str, list[DeviceSession]] = {}  # a device's sessions, oldest first
+        self.gateways = gateway.Gateways()  # the devices connected behind gateway sessions
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # (tenant, device id) of a deleted device, or (tenant, device id, token) of a replaced token
         self._ended: OrderedDict[tuple[str, ...], None] = OrderedDict()
         self._ended_lock = threading.Lock()
+        self._bound: socket.socket | None = None
+        self._tls = _tls(settings)
+
+    def bind(self) -> None:
+        """Take the port now, before anything is announced; :meth:`start` listens on it."""
+        host, port = self.settings.host, self.settings.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted connections only then
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+            sock.listen(1024)  # with SO_REUSEADDR, Linux may refuse a taken port only here
+        except OSError as err:
+            sock.close()
+            raise ServiceError(f"cannot listen for MQTT on {host}:{port}: {err.strerror}") from err
+        self._bound = sock
 
     async def start(self) -> None:
         """Listen for devices; the bound port is in :attr:`port`."""
         self._loop = asyncio.get_running_loop()
         raise_file_limit()  # every connection is a descriptor: take all the system allows
-        host, port = self.settings.host, self.settings.port
-        try:
-            self._server = await self._loop.create_server(
-                lambda: DeviceSession(self), host, port, ssl=_tls(self.settings), backlog=1024
-            )
-        except OSError as err:
-            raise ServiceError(f"cannot listen for MQTT on {host}:{port}: {err.strerror}") from err
+        if self._bound is None:
+            self.bind()
+        sock, self._bound = self._bound, None
+        assert sock is not None
+        if self._tls is not None:  # self-signed device certificates: each trusted by itself
+            for pem in await asyncio.to_thread(self.ingest.catalog.certificates):
+                self.trust(pem)
+        self._server = await self._loop.create_server(
+            lambda: DeviceSession(self), sock=sock, ssl=self._tls, backlog=1024
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep(), name="aiot-mqtt-keepalive")
 
@@ -88,20 +119,25 @@ class MqttEndpoint:
     # the sessions of devices
 
     def attach(self, session: DeviceSession) -> None:
-        """Register an authenticated session; an older one of the same device is dropped."""
+        """Register an authenticated session; beyond the device's sessions allowed (ThingsBoard's
+        default: one), its oldest session is dropped."""
         assert session.device is not None
         self.gate.passed(session)
-        older = self._devices.get(session.device.id)
-        self._devices[session.device.id] = session
-        if older is not None and older is not session:
-            older.close()
+        held = self._devices.setdefault(session.device.id, [])
+        held.append(session)
+        while len(held) > self.settings.max_sessions_per_device:
+            held.pop(0).close()
 
     def detach(self, session: DeviceSession) -> None:
         """Forget a closed session."""
         self.gate.passed(session)
         self.sessions.discard(session)
-        if session.device is not None and self._devices.get(session.device.id) is session:
-            del self._devices[session.device.id]
+        self.gateways.drop(session)
+        held = self._devices.get(session.device.id, []) if session.device is not None else []
+        if session in held:
+            held.remove(session)
+            if not held:
+                del self._devices[session.device.id]  # type: ignore[union-attr]
 
     def end(self, tenant: str, device_id: str | None = None, token: str | None = None) -> None:
         """End the sessions of a deleted device (``None``: of every device of the tenant).
@@ -121,14 +157,20 @@ class MqttEndpoint:
         if loop is None or loop.is_closed():
             return
         if _running_loop() is loop:
+            self._forget(tenant, device_id, token)
             for session in self._of(tenant, device_id):
                 session.close()
             return
-        ending = asyncio.run_coroutine_threadsafe(self._end(tenant, device_id), loop)
+        ending = asyncio.run_coroutine_threadsafe(self._end(tenant, device_id, token), loop)
         with contextlib.suppress(TimeoutError):
             ending.result(_END_WAIT)
 
-    async def _end(self, tenant: str, device_id: str | None) -> None:
+    def _forget(self, tenant: str, device_id: str | None, token: str | None) -> None:
+        if device_id is not None and token is None:  # a deleted device behind a gateway
+            self.gateways.forget(tenant, device_id)
+
+    async def _end(self, tenant: str, device_id: str | None, token: str | None) -> None:
+        self._forget(tenant, device_id, token)
         await asyncio.gather(*(session.end() for session in self._of(tenant, device_id)))
 
     def _of(self, tenant: str, device_id: str | None) -> list[DeviceSession]:
@@ -148,6 +190,21 @@ class MqttEndpoint:
                 device.id,
                 device.access_token,
             ) in self._ended
+
+    def drop(self, tenant: str, device_id: str) -> None:
+        """Close the device's sessions (its credentials changed); it may connect again."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._close_all, tenant, device_id)
+
+    def _close_all(self, tenant: str, device_id: str) -> None:
+        for session in self._of(tenant, device_id):
+            session.close()
+
+    def trust(self, pem: str) -> None:
+        """Accept a device's certificate in TLS handshakes (the catalog says whose it is)."""
+        if self._tls is not None:
+            self._tls.load_verify_locations(cadata=pem)
 
     def connected(self) -> int:
         """How many devices are connected."""
@@ -186,23 +243,34 @@ class MqttEndpoint:
     # DeviceChannel
 
     def _session(self, tenant: str, device_id: str, topic: str) -> DeviceSession | None:
-        session = self._devices.get(device_id)
-        if session is None or session.device is None or session.device.tenant != tenant:
-            return None
-        return session if session.listens(topic) else None
+        """The device's newest session subscribed to ``topic``, or None."""
+        listening = self._listening(tenant, device_id, topic)
+        return listening[-1] if listening else None
+
+    def _listening(self, tenant: str, device_id: str, topic: str) -> list[DeviceSession]:
+        return [
+            s
+            for s in self._devices.get(device_id, [])
+            if s.device is not None and s.device.tenant == tenant and s.listens(topic)
+        ]
 
     def online(self, tenant: str, device_id: str) -> bool:
-        """Whether the device is connected and subscribed to its RPC topic."""
-        return self._session(tenant, device_id, topics.rpc_request(1)) is not None
+        """Whether the device is connected and subscribed to its RPC topic (or its gateway)."""
+        return self._session(tenant, device_id, topics.rpc_request(1)) is not None or (
+            self.gateways.route(tenant, device_id, topics.GATEWAY_RPC) is not None
+        )
 
     async def call(self, tenant: str, device_id: str, command: Command) -> Any:
         """Send a command to a connected device; its answer, or None when one-way."""
         session = self._session(tenant, device_id, topics.rpc_request(1))
-        if session is None:
-            raise DeviceOffline(
-                f"the device is not connected over MQTT, or not subscribed to {topics.RPC_REQUESTS}"
-            )
-        return await session.call(command)
+        if session is not None:
+            return await session.call(command)
+        behind = self.gateways.route(tenant, device_id, topics.GATEWAY_RPC)
+        if behind is not None:
+            return await self.gateways.call(*behind, command)
+        raise DeviceOffline(
+            f"the device is not connected over MQTT, or not subscribed to {topics.RPC_REQUESTS}"
+        )
 
     def push_attributes(self, tenant: str, device_id: str, values: dict[str, Any]) -> None:
         """Publish changed shared attributes on ``v1/devices/me/attributes`` (any thread)."""
@@ -210,9 +278,9 @@ class MqttEndpoint:
             self._loop.call_soon_threadsafe(self._push, tenant, device_id, dict(values))
 
     def _push(self, tenant: str, device_id: str, values: dict[str, Any]) -> None:
-        session = self._session(tenant, device_id, topics.ATTRIBUTES)
-        if session is not None:
+        for session in self._listening(tenant, device_id, topics.ATTRIBUTES):
             session.send(topics.ATTRIBUTES, values)
+        self.gateways.push(tenant, device_id, values)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -227,4 +295,7 @@ def _tls(settings: MqttSettings) -> ssl.SSLContext | None:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    context.verify_mode = ssl.CERT_OPTIONAL  # a device may present a certificate (X.509)
+    if settings.tls_client_ca is not None:
+        context.load_verify_locations(cafile=settings.tls_client_ca)
     return context

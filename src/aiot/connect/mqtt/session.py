@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -22,10 +23,12 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from aiot.connect import topics
+from aiot.connect.limits import Bucket
 from aiot.connect.mqtt import codec, v5
 from aiot.connect.mqtt.burst import TRANSPORT, Burst, Gathered, complete
 from aiot.connect.mqtt.dialect import LEVELS, Dialect
 from aiot.connect.mqtt.handlers import HANDLERS
+from aiot.connect.mqtt.provisioning import USER_NAME, Provisioning
 from aiot.domain import Command, Device
 from aiot.errors import (
     AiotError,
@@ -56,19 +59,6 @@ _INBOUND = {"telemetry", "attributes", "attribute_request", "rpc_request", "rpc_
 _GATEWAY_KINDS = frozenset(k for k in typing.get_args(topics.Kind) if k.startswith("gateway_"))
 
 
-class _Bucket:
-    """A token bucket that may go into debt: ``rate`` messages a second, bursts of one second."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate, self.tokens, self.at = rate, rate, time.monotonic()
-
-    def spend(self, now: float, count: int) -> float:
-        """Take ``count`` tokens; the seconds to wait before reading more (0: none)."""
-        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate) - count
-        self.at = now
-        return -self.tokens / self.rate if self.tokens < 0 else 0.0
-
-
 class DeviceSession(asyncio.Protocol):
     """The MQTT protocol state of one connection."""
 
@@ -78,15 +68,15 @@ class DeviceSession(asyncio.Protocol):
         self.limit = endpoint.settings.max_payload_bytes
         self.device: Device | None = None
         self.transport: asyncio.Transport | None = None
-        self.state = "new"  # new → auth → open → closed
+        self.state = "new"  # new → auth → open → closed, or new → provision → closed
         self.keepalive = 0
         self.dialect = Dialect()  # replaced by the CONNECT's: 3.1, 3.1.1 or 5
         self.last_seen = time.monotonic()
         self.subscriptions: set[str] = set()
         self._buffer = bytearray()
         self._backlog: deque[codec.Packet] = deque()
-        rate = endpoint.settings.messages_per_second
-        self._bucket = _Bucket(rate) if rate else None
+        self._bucket: Bucket | None = None  # the device's own rate, set once it is known
+        self.limits = endpoint.limits  # what getSessionLimits reports, the device's own once known
         self._published = 0  # PUBLISH packets of this read, for the rate limit
         self._burst = Burst()
         self._tail: asyncio.Future[Any] | None = None
@@ -98,12 +88,13 @@ class DeviceSession(asyncio.Protocol):
         self._calls: dict[int, asyncio.Future[Any]] = {}
         self._next_call = 0
         self._auth: asyncio.Task[None] | None = None
+        self._provisioning: Provisioning | None = None  # user name ``provision``
 
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport; uvloop's (uvicorn picks uvloop when installed) is no subclass
+        self.transport = typing.cast(asyncio.Transport, transport)
         self._sock = transport.get_extra_info("socket") if _QUICKACK else None
         self.endpoint.sessions.add(self)
         self.endpoint.gate.admit(self)  # CONNACK due within the deadline, bytes or not
@@ -135,12 +126,13 @@ class DeviceSession(asyncio.Protocol):
 
     def _drain(self) -> None:
         try:
-            while self._backlog and self.state in ("new", "open"):
+            while self._backlog and self.state in ("new", "open", "provision"):
                 self._handle(self._backlog.popleft())
         except codec.ProtocolViolation as err:
             self._violation(err)
-        if self._published and self._bucket is not None:
-            self._slow_down(self._bucket.spend(self.last_seen, self._published))
+        if self._published and self.device is not None:
+            rates, count = self.endpoint.rates, self._published
+            self._slow_down(rates.wait(self.device, count, self._bucket, self.last_seen))
         self._published = 0
         if self._burst and self.device is not None and self.state == "open":
             burst, self._burst = self._burst, Burst()
@@ -196,6 +188,8 @@ class DeviceSession(asyncio.Protocol):
 
     def _handle(self, packet: codec.Packet) -> None:
         kind = packet.type
+        if self._provisioning is not None:
+            return self._provisioning.handle(packet)
         if self.state == "new":
             if kind != codec.CONNECT:
                 raise codec.ProtocolViolation("the first packet must be CONNECT")
@@ -224,16 +218,38 @@ class DeviceSession(asyncio.Protocol):
             )  # the 3.1.1 form: any client reads it
             return self.close()
         self.dialect = Dialect(connect)
+        certificate = self._certificate()
+        if certificate is not None:  # X.509 credentials: the certificate names the device
+            self.state, self.keepalive = "auth", connect.keepalive
+            self._auth = asyncio.create_task(self._authenticate(connect, certificate))
+            return None
+        if connect.username == USER_NAME:  # no credentials yet: asks for some, then goes
+            self.state, self._provisioning = "provision", Provisioning(self, self._write)
+            return self._write(self._connack(accepted=True))
         self.state, self.keepalive = "auth", connect.keepalive
-        self._auth = asyncio.create_task(self._authenticate(connect.username))
+        self._auth = asyncio.create_task(self._authenticate(connect))
 
-    async def _authenticate(self, token: str | None) -> None:
+    def _certificate(self) -> bytes | None:
+        """The client certificate of a TLS connection (DER), if the device presented one."""
+        tls = self.transport.get_extra_info("ssl_object") if self.transport else None
+        der = tls.getpeercert(binary_form=True) if tls is not None else None
+        return der or None
+
+    async def _authenticate(self, connect: codec.Connect, certificate: bytes | None = None) -> None:
         catalog = self.ingest.catalog
-        device = await asyncio.to_thread(catalog.device_by_token, token) if token else None
+        device = await asyncio.to_thread(_device_of, catalog, connect, certificate)
+        if device is not None:  # its type's rate, read from the catalog off the event loop
+            self._bucket = await asyncio.to_thread(self.endpoint.rates.bucket, device)
+            rate = self._bucket.rate if self._bucket is not None else None
+            self.limits = dataclasses.replace(self.limits, messages_per_second=rate)
         if self.state != "auth":
             return
         if device is None or self.endpoint.ended(device):  # deleted while we looked it up
             self.ingest.stats.unknown_token()
+            what = "certificate" if certificate is not None else "access token"
+            self.endpoint.limited.warning(
+                "unknown_token", "MQTT connection from %s refused: unknown %s", self.peer(), what
+            )
             self._write(self._connack(accepted=False))
             return self.close()
         self.device, self.state = device, "open"
@@ -316,7 +332,7 @@ class DeviceSession(asyncio.Protocol):
     async def _complete(self, burst: Burst, before: asyncio.Future[Any] | None) -> None:
         assert self.device is not None
         try:
-            limits, publish = self.endpoint.limits, self.dialect.publish
+            limits, publish = self.limits, self.dialect.publish
             out = await complete(self.ingest, self.device, burst, limits, publish, self)
         except Exception as err:  # a failed write: close, so nothing of it is acknowledged
             message = err.message if isinstance(err, AiotError) else repr(err)
@@ -377,6 +393,10 @@ class DeviceSession(asyncio.Protocol):
 
     def _violation(self, err: codec.ProtocolViolation) -> None:
         self.endpoint.protocol_errors += 1
+        who = f"device {self.device.id}" if self.device is not None else self.peer()
+        self.endpoint.limited.warning(
+            "protocol_violation", "MQTT connection of %s closed: %s", who, err
+        )
         if self.device is None:
             return self.close()
         size = "above the limit" in str(err)
@@ -402,6 +422,19 @@ class DeviceSession(asyncio.Protocol):
         self._backlog.clear()
         if self.transport is not None:
             self.transport.close()
+
+
+def _device_of(catalog: Any, connect: codec.Connect, certificate: bytes | None) -> Device | None:
+    """The device a CONNECT names, as ThingsBoard looks: its certificate (X.509), else its user
+    name as an access token, else its client id, user name and password (MQTT basic)."""
+    if certificate is not None:
+        found: Device | None = catalog.device_by_certificate(certificate)
+        return found
+    token, client_id = connect.username, connect.client_id
+    device = catalog.device_by_token(token) if token else None
+    if device is None and (client_id or token):
+        device = catalog.device_by_basic(client_id, token, connect.password)
+    return device
 
 
 def _json_or_text(payload: bytes) -> Any:

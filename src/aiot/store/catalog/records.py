@@ -15,6 +15,7 @@ from aiot.domain import (
     Bridge,
     Deployment,
     Device,
+    Profile,
     Role,
     Selector,
     Severity,
@@ -30,6 +31,7 @@ from aiot.store.catalog.tables import (
     BridgeRow,
     DeploymentRow,
     DeviceRow,
+    ProfileRow,
     RejectionRow,
     TenantRow,
     UserRow,
@@ -45,6 +47,7 @@ __all__ = [
     "device",
     "now",
     "plain_json",
+    "profile",
     "rejection",
     "tenant",
 ]
@@ -79,7 +82,12 @@ class Rejection:
 
 def tenant(row: TenantRow) -> Tenant:
     """A tenant row as a record."""
-    return Tenant(id=row.id, name=row.name, created_at=_utc(row.created_at) or now())
+    return Tenant(
+        id=row.id,
+        name=row.name,
+        created_at=_utc(row.created_at) or now(),
+        limits=dict(row.limits or {}),
+    )
 
 
 def device(row: DeviceRow, box: SecretBox) -> Device:
@@ -96,7 +104,14 @@ def device(row: DeviceRow, box: SecretBox) -> Device:
         gateway=bool(row.gateway),
         gateway_id=row.gateway_id,
         owner=row.owner,
+        certificate=row.cert_fingerprint,
+        mqtt_basic=None if row.mqtt_basic_id is None else _split_basic(row.mqtt_basic_id),
     )
+
+
+def _split_basic(key: str) -> tuple[str, str]:
+    client_id, _, username = key.partition("\n")
+    return client_id, username
 
 
 def api_key(row: ApiKeyRow) -> ApiKey:
@@ -150,6 +165,24 @@ def bridge(row: BridgeRow, box: SecretBox) -> Bridge:
         device_type=row.device_type,
         ca_pem=row.ca_pem,
         ca_file=row.ca_file,
+    )
+
+
+def profile(row: ProfileRow, box: SecretBox) -> Profile:
+    """A profile row as a record, its provision secret opened."""
+    secret = None if row.provision_secret is None else box.decrypt(row.provision_secret)
+    return Profile(
+        id=row.id,
+        tenant=row.tenant_id,
+        name=row.name,
+        created_at=_utc(row.created_at) or now(),
+        description=row.description,
+        provision=row.provision,  # type: ignore[arg-type]  # checked when stored
+        provision_key=row.provision_key,
+        provision_secret=secret,
+        limits=dict(row.limits or {}),
+        firmware_id=row.firmware_id,
+        software_id=row.software_id,
     )
 
 

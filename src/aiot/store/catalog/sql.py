@@ -18,12 +18,16 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiot.domain import ApiKey, Device, Role, Tenant
-from aiot.errors import Conflict, InvalidInput, NotFound, StoreError
+from aiot.errors import Conflict, Forbidden, InvalidInput, NotFound, StoreError
 from aiot.store.catalog import records
 from aiot.store.catalog.alarms import AlarmsMixin
 from aiot.store.catalog.bridges import BridgesMixin
+from aiot.store.catalog.certificates import BasicCredentialsMixin, CertificatesMixin
+from aiot.store.catalog.claims import ClaimsMixin
 from aiot.store.catalog.deployments import DeploymentsMixin
 from aiot.store.catalog.engine import migrate, open_engine, scrub
+from aiot.store.catalog.packages import PackagesMixin
+from aiot.store.catalog.profiles import ProfilesMixin
 from aiot.store.catalog.records import Rejection
 from aiot.store.catalog.tables import (
     AlarmRow,
@@ -57,10 +61,24 @@ _OF_TENANT = (
     PackageRow,
 )
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# A token chosen by a device (provisioning): URL-safe, as it is a path segment of the HTTP API;
+# ``provision`` is the MQTT user name of provisioning, never a device's.
+_TOKEN = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+RESERVED_TOKENS = frozenset({"provision"})
 SCOPES = ("client", "shared", "server")
 
 
-class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, UsersMixin):
+class Catalog(
+    DeploymentsMixin,
+    AlarmsMixin,
+    BridgesMixin,
+    ProfilesMixin,
+    ClaimsMixin,
+    PackagesMixin,
+    CertificatesMixin,
+    BasicCredentialsMixin,
+    UsersMixin,
+):
     """Tenants, devices, keys, users, attributes, rejections, deployments, alarms: one database.
 
     Secrets are sealed or hashed with ``box`` (see :mod:`aiot.store.secrets`); without one,
@@ -136,6 +154,20 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, UsersMixin):
         with self._session() as s:
             return [records.tenant(r) for r in s.scalars(select(TenantRow).order_by(TenantRow.id))]
 
+    def update_tenant(
+        self, tenant_id: str, name: str | None = None, limits: dict[str, Any] | None = None
+    ) -> Tenant:
+        """Rename the tenant or replace its limits (``None``: unchanged)."""
+        with self._session() as s:
+            row = s.get(TenantRow, tenant_id)
+            if row is None:
+                raise NotFound(f"no tenant {tenant_id!r}")
+            if name is not None:
+                row.name = name
+            if limits is not None:
+                row.limits = dict(limits)
+            return records.tenant(row)
+
     def delete_tenant(self, tenant_id: str) -> Tenant:
         """Remove the tenant and every record of it (devices, keys, bridges, deployments…)."""
         found = self.find_tenant(tenant_id)
@@ -153,13 +185,45 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, UsersMixin):
     # devices
 
     def create_device(
-        self, tenant: str, name: str, type: str = "default", labels: dict[str, str] | None = None
+        self,
+        tenant: str,
+        name: str,
+        type: str = "default",
+        labels: dict[str, str] | None = None,
+        token: str | None = None,
+        *,
+        gateway: bool = False,
+        gateway_id: str | None = None,
     ) -> Device:
-        """A new device with a fresh access token; names are unique per tenant."""
+        """A new device with ``token`` or a fresh access token; names are unique per tenant.
+
+        ``gateway``: it may publish for other devices (``v1/gateway/...``); ``gateway_id``:
+        the gateway it is connected through.
+        """
+        if token is not None:
+            self._check_token(token)
+        row = self._device_row(tenant, name, type, labels, gateway, gateway_id, token)
+        with self._session() as s:
+            if s.scalar(select(DeviceRow.id).filter_by(tenant_id=tenant, name=name)):
+                raise Conflict(f"a device named {name!r} already exists")
+            s.add(row)
+            self._inherit_packages(s, tenant, row.id, type)
+        return records.device(row, self._box)
+
+    def _device_row(
+        self,
+        tenant: str,
+        name: str,
+        type: str,
+        labels: dict[str, str] | None,
+        gateway: bool,
+        gateway_id: str | None,
+        token: str | None = None,
+    ) -> DeviceRow:
         if not name.strip():
             raise InvalidInput("a device needs a name")
-        token = secrets.token_urlsafe(15)
-        row = DeviceRow(
+        token = token or secrets.token_urlsafe(15)
+        return DeviceRow(
             id=str(uuid.uuid4()),
             tenant_id=tenant,
             name=name,
@@ -168,18 +232,58 @@ class Catalog(DeploymentsMixin, AlarmsMixin, BridgesMixin, UsersMixin):
             token_hash=self._box.digest(token),
             token_secret=self._box.encrypt(token),
             created_at=records.now(),
+            gateway=gateway,
+            gateway_id=gateway_id,
         )
+
+    def _check_token(self, token: str) -> None:
+        if not _TOKEN.match(token) or token in RESERVED_TOKENS:
+            raise InvalidInput(
+                "an access token is 1-64 letters, digits, '.', '_', '~' or '-' (not 'provision')"
+            )
         with self._session() as s:
-            if s.scalar(select(DeviceRow.id).filter_by(tenant_id=tenant, name=name)):
-                raise Conflict(f"a device named {name!r} already exists")
-            s.add(row)
+            if s.scalar(select(DeviceRow.id).filter_by(token_hash=self._box.digest(token))):
+                raise Conflict("this access token is in use", code="token_in_use")
+
+    def sub_device(self, gateway: Device, name: str, type: str = "default") -> Device:
+        """The device ``name`` of the gateway's tenant, created or re-linked behind ``gateway``.
+
+        As ThingsBoard does, a device of that name that is not yet behind this gateway is
+        re-linked to it; only within the gateway's own tenant, and never a gateway itself
+        (Forbidden), so that no gateway can take over another gateway's devices wholesale.
+        """
+        try:
+            return self._sub_device(gateway, name, type)
+        except Conflict:  # another gateway made it meanwhile: re-link it
+            return self._sub_device(gateway, name, type)
+
+    def _sub_device(self, gateway: Device, name: str, type: str) -> Device:
+        tenant = gateway.tenant
+        with self._session() as s:
+            row = s.scalar(select(DeviceRow).filter_by(tenant_id=tenant, name=name))
+            if row is None:
+                row = self._device_row(tenant, name, type, None, False, gateway.id)
+                s.add(row)
+                s.flush()
+                self._inherit_packages(s, tenant, row.id, type)
+            elif row.gateway or row.id == gateway.id:
+                raise Forbidden(
+                    f"{name!r} is a gateway: it cannot connect through another",
+                    code="device_not_allowed",
+                )
+            elif row.gateway_id != gateway.id:
+                row.gateway_id = gateway.id
         return records.device(row, self._box)
 
-    def devices(self, tenant: str, type: str | None = None) -> list[Device]:
-        """The tenant's devices, by name."""
+    def devices(
+        self, tenant: str, type: str | None = None, gateway: str | None = None
+    ) -> list[Device]:
+        """The tenant's devices, by name; ``gateway``: only those behind that gateway's id."""
         query = select(DeviceRow).filter_by(tenant_id=tenant).order_by(DeviceRow.name)
         if type is not None:
             query = query.filter_by(type=type)
+        if gateway is not None:
+            query = query.filter_by(gateway_id=gateway)
         with self._session() as s:
             return [records.device(r, self._box) for r in s.scalars(query)]
 

@@ -78,6 +78,12 @@ class DeviceRow(Base):
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     firmware_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     software_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # X.509 credentials: the certificate (public) and its SHA-256, by which the device is found
+    cert_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    cert_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # MQTT basic credentials: "<client id>\n<user name>" (either may be empty), password sealed
+    mqtt_basic_id: Mapped[str | None] = mapped_column(String(402), nullable=True, unique=True)
+    mqtt_password_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ApiKeyRow(Base):
