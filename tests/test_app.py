@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -39,3 +41,15 @@ def test_settings_come_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("AIOT_INGEST__MAX_PAYLOAD_BYTES", "123")
     settings = Settings()
     assert settings.http_port == 9999 and settings.ingest.max_payload_bytes == 123
+
+
+def test_a_device_is_online_stale_or_offline_by_when_it_was_last_heard(
+    platform_factory: Callable[..., Platform],
+) -> None:
+    platform = platform_factory()
+    device = platform.catalog.create_device("default", "pump-1")
+    assert platform.device_status(device) == "offline"  # never heard from
+    now = datetime.now(UTC)
+    for silent, status in [(5, "online"), (600, "stale"), (7200, "offline")]:
+        heard = replace(device, last_seen=now - timedelta(seconds=silent))
+        assert platform.device_status(heard, now) == status, silent

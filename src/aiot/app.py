@@ -16,6 +16,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,10 @@ from aiot.store.wal import FileLog, IngestLog, MemoryLog
 from aiot.stream import StreamRunner
 from aiot.stream.live import LiveHub
 
-__all__ = ["AdminKey", "Platform"]
+__all__ = ["OFFLINE_SECONDS", "ONLINE_SECONDS", "AdminKey", "Platform"]
 
+ONLINE_SECONDS = 60.0  # a device heard from this recently is online, connected or not
+OFFLINE_SECONDS = 3600.0  # silent longer than this (and not connected): offline; between: stale
 ADMIN_KEY_FILE = "admin.key"
 SECRET_KEY_FILE = "secret.key"
 log = logging.getLogger("aiot")
@@ -181,6 +184,17 @@ class Platform:
             self.channel.push_attributes(tenant, device.id, values)
         return self.catalog.attributes(tenant, device.id, scope)
 
+    def device_status(self, device: Device, now: datetime | None = None) -> str:
+        """``online`` (connected, or heard from within a minute), ``stale`` or ``offline``."""
+        if self.channel is not None and self.channel.online(device.tenant, device.id):
+            return "online"
+        if device.last_seen is None:
+            return "offline"
+        silent = ((now or datetime.now(UTC)) - device.last_seen).total_seconds()
+        if silent <= ONLINE_SECONDS:
+            return "online"
+        return "stale" if silent <= OFFLINE_SECONDS else "offline"
+
     def close(self) -> None:
         """Release the ingest log, the store and the catalog."""
         self.ingest.wal.close()
@@ -223,6 +237,15 @@ class Platform:
         if tenant is not None and tenant != key.tenant:
             raise Forbidden("this key belongs to another tenant")
         return Principal(key.tenant, key.role, key_id=key.id)
+
+    def sign_in(self, login: str, password: str) -> Principal:
+        """The user behind ``tenant/name`` (or ``name``, in the default tenant) and a password."""
+        tenant, _, name = login.rpartition("/")
+        tenant = tenant or self.settings.default_tenant
+        user = self.catalog.check_password(tenant, name, password)
+        if user is None:
+            raise Unauthorized("the user name or the password is wrong")
+        return Principal(user.tenant, user.role, user_id=user.id)
 
     # operations that span stages
 

@@ -139,6 +139,26 @@ class Client:
         )
         return result
 
+    def create_user(
+        self, tenant: str, name: str, password: str, role: str = "viewer"
+    ) -> dict[str, Any]:
+        """Create a dashboard user of the tenant (tenant admin)."""
+        result: dict[str, Any] = self._call(
+            "POST",
+            f"/api/tenants/{tenant}/users",
+            json={"name": name, "password": password, "role": role},
+        )
+        return result
+
+    def users(self, tenant: str) -> list[dict[str, Any]]:
+        """The tenant's dashboard users (tenant admin)."""
+        result: list[dict[str, Any]] = self._call("GET", f"/api/tenants/{tenant}/users")
+        return result
+
+    def delete_user(self, tenant: str, user: str) -> None:
+        """Delete a dashboard user, by id or name (tenant admin)."""
+        self._call("DELETE", f"/api/tenants/{tenant}/users/{user}")
+
     # devices
 
     def create_device(

@@ -45,6 +45,7 @@ def _body(method: str, path: str) -> Any:
     bodies: dict[tuple[str, str], Any] = {
         ("post", "/api/tenants"): {"id": f"made-{n}"},
         ("post", "/api/tenants/{tenant_id}/keys"): {"name": f"sneak-{n}", "role": "admin"},
+        ("post", "/api/tenants/{tenant_id}/users"): {"name": f"sneak-{n}", "password": SECRET},
         ("patch", "/api/tenants/{tenant_id}"): {"limits": {"messages_per_second": 0.001}},
         ("post", "/api/devices"): {"name": f"rival-{n}"},
         ("post", "/api/devices/{device_id}/attributes/{scope}"): {"sneak": n},
@@ -69,6 +70,7 @@ def _body(method: str, path: str) -> Any:
         ("post", "/api/profiles"): {"name": f"rival-{n}", "provision": "allow_create"},
         ("patch", "/api/profiles/{name}"): {"provision": "allow_create", "limits": {}},
         ("put", "/api/devices/{device_id}/certificate"): {"certificate": "-----BEGIN CERT"},
+        ("put", "/api/devices/{device_id}/mqtt-basic"): {"client_id": f"sneak-{n}"},
         ("post", "/api/devices/{device_id}/claim"): {"secretKey": CLAIM_SECRET, "owner": "rival"},
         ("post", "/api/v1/provision"): {  # acme's key with a guessed secret: nothing to be had
             "provisionDeviceKey": "acme-provision-key",
@@ -109,6 +111,8 @@ def _acme(client: TestClient, platform: Platform) -> Acme:
     train = {"detector": "zscore", "device": "pump", "keys": ["t"], "name": "acme-model"}
     client.post("/api/models/train", json=train, headers=acme).raise_for_status()
     key = client.post("/api/tenants/acme/keys", json={"name": "ops", "role": "admin"}).json()
+    user = {"name": "ana", "password": "ana-password", "role": "admin"}
+    ana = client.post("/api/tenants/acme/users", json=user).raise_for_status().json()
     profile = {"name": "acme-profile", "provision": "check_pre_provisioned"}
     profile |= {"provision_key": "acme-provision-key", "provision_secret": PROVISION_SECRET}
     client.post("/api/profiles", json=profile, headers=acme).raise_for_status()
@@ -122,6 +126,7 @@ def _acme(client: TestClient, platform: Platform) -> Acme:
         "bridge_id": [made["id"], "plant"],
         "tenant_id": ["acme"],
         "key_id": [key["id"]],
+        "user_id": [ana["id"], "ana"],
         "scope": ["shared", "server"],
         "package_id": packages,
     }
@@ -244,6 +249,7 @@ def _state(client: TestClient) -> dict[str, Any]:
         "/api/bridges",
         "/api/models",
         "/api/tenants/acme/keys",
+        "/api/tenants/acme/users",
         "/api/packages",
         "/api/devices/pump/firmware",
         "/api/devices/pump/software",

@@ -24,6 +24,7 @@ from aiot.api import (
     rpc,
     sim,
     tenants,
+    users,
 )
 from aiot.api.bodies import CheckedBodies
 from aiot.api.errors import install_error_handlers
@@ -58,6 +59,7 @@ def create_app(platform: Platform) -> FastAPI:
     install_openapi(app)
     for router in (
         tenants.router,
+        users.router,
         devices.router,
         claims.router,
         profiles.router,

@@ -69,7 +69,7 @@ def _platform_admin(principal: Principal) -> None:
         raise Forbidden("only the installation's admin key manages tenants")
 
 
-def _tenant_admin(principal: Principal, tenant: str) -> None:
+def tenant_admin(principal: Principal, tenant: str) -> None:
     if principal.platform_admin:
         return
     if principal.tenant != tenant or principal.role is not Role.ADMIN:
@@ -121,7 +121,7 @@ def create_key(
     tenant_id: TenantId, body: KeyIn, platform: PlatformDep, principal: Caller
 ) -> dict[str, Any]:
     """Create an API key for the tenant; its secret is in ``key`` and shown only now."""
-    _tenant_admin(principal, tenant_id)
+    tenant_admin(principal, tenant_id)
     key, secret = platform.catalog.create_key(tenant_id, body.name, body.role)
     return {**_key_json(key), "key": secret}
 
@@ -131,7 +131,7 @@ def list_keys(
     tenant_id: TenantId, platform: PlatformDep, principal: Caller
 ) -> list[dict[str, Any]]:
     """The tenant's keys, without secrets."""
-    _tenant_admin(principal, tenant_id)
+    tenant_admin(principal, tenant_id)
     return [_key_json(k) for k in platform.catalog.keys(tenant_id)]
 
 
@@ -140,6 +140,6 @@ def revoke_key(
     tenant_id: TenantId, key_id: str, request: Request, platform: PlatformDep, principal: Caller
 ) -> None:
     """Revoke a key; it stops working at once, and its live sessions (``/api/ws``) close."""
-    _tenant_admin(principal, tenant_id)
+    tenant_admin(principal, tenant_id)
     platform.catalog.revoke_key(tenant_id, key_id)
     request.app.state.live_sessions.revoke(key_id)

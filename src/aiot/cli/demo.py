@@ -64,6 +64,12 @@ def demo(
         f" .venv/bin/aiot telemetry latest {first}",
         soft_wrap=True,
     )
+    settings, key = platform.settings, platform.admin_key.path or "AIOT_ADMIN_KEY"
+    console.print(
+        f"Or open http://{settings.http_host}:{settings.http_port}/ and sign in with the admin"
+        f" key ({key})",
+        soft_wrap=True,
+    )
     serve(platform)
 
 

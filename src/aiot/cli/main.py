@@ -19,6 +19,7 @@ from aiot.cli.profiles import profiles
 from aiot.cli.resources import devices, telemetry, tenants
 from aiot.cli.server import up
 from aiot.cli.simulate import simulate
+from aiot.cli.users import users
 from aiot.settings import ClientSettings
 
 __all__ = ["app", "run"]
@@ -56,6 +57,7 @@ def version() -> None:
 app.command()(up)
 app.command()(demo)
 app.add_typer(tenants, name="tenants")
+app.add_typer(users, name="users")
 app.add_typer(devices, name="devices")
 app.add_typer(telemetry, name="telemetry")
 app.add_typer(bridges, name="bridges")

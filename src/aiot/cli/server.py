@@ -19,6 +19,7 @@ from aiot.app import Platform
 from aiot.cli.common import console, fail, reporting
 from aiot.errors import AiotError, StoreError
 from aiot.settings import Settings
+from aiot.ui import mount as mount_dashboard
 
 __all__ = [
     "EXIT_STORE",
@@ -104,6 +105,7 @@ def _banner(platform: Platform, sock: socket.socket) -> None:
     host, port = sock.getsockname()[:2]
     base = f"http://{host}:{port}"
     console.print(f"[bold green]aiot {__version__} is up[/]")
+    console.print(f"  dashboard     {base}/")
     console.print(f"  REST API      {base}/api")
     console.print(f"  API docs      {base}/docs")
     console.print(f"  device API    {base}/api/v1/<access-token>/telemetry")
@@ -154,7 +156,9 @@ def serve(platform: Platform) -> None:
             sock.close()
             platform.close()
             raise fail(err.message) from None
-    config = server_config(create_app(platform), settings)
+    app = create_app(platform)
+    mount_dashboard(app, platform)
+    config = server_config(app, settings)
     _banner(platform, sock)
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiot.domain.alarms import Alarm, AlarmStatus, Deployment, Selector, Severity, Verdict
 from aiot.domain.bridges import Bridge
-from aiot.domain.catalog import ApiKey, Device, Principal, Role, Tenant
+from aiot.domain.catalog import ApiKey, Device, Principal, Role, Tenant, User
 from aiot.domain.commands import Command, DeviceChannel
 from aiot.domain.profiles import PROVISION_STRATEGIES, Profile, ProvisionStrategy
 from aiot.domain.telemetry import BATCH_SCHEMA, Aggregation, Batch, Kind, SeriesKey, now_ms
@@ -31,6 +31,7 @@ __all__ = [
     "SeriesKey",
     "Severity",
     "Tenant",
+    "User",
     "Verdict",
     "now_ms",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["ApiKey", "Device", "Principal", "Role", "Tenant"]
+__all__ = ["ApiKey", "Device", "Principal", "Role", "Tenant", "User"]
 
 
 class Role(enum.StrEnum):
@@ -85,6 +85,17 @@ class ApiKey:
 
 
 @dataclass(frozen=True)
+class User:
+    """A person of one tenant who signs in to the dashboard; only a hash of the password is kept."""
+
+    id: str
+    tenant: str
+    name: str
+    role: Role
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who is calling: a tenant, a role, and whether it is the installation's admin key."""
 
@@ -92,3 +103,4 @@ class Principal:
     role: Role
     platform_admin: bool = False
     key_id: str | None = None
+    user_id: str | None = None

@@ -20,6 +20,7 @@ from aiot.domain import (
     Selector,
     Severity,
     Tenant,
+    User,
     Verdict,
 )
 from aiot.errors import InvalidInput
@@ -33,6 +34,7 @@ from aiot.store.catalog.tables import (
     ProfileRow,
     RejectionRow,
     TenantRow,
+    UserRow,
 )
 from aiot.store.secrets import SecretBox
 
@@ -120,6 +122,17 @@ def api_key(row: ApiKeyRow) -> ApiKey:
         name=row.name,
         role=Role(row.role),
         prefix=row.prefix,
+        created_at=_utc(row.created_at) or now(),
+    )
+
+
+def user(row: UserRow) -> User:
+    """A user row as a record (no password hash)."""
+    return User(
+        id=row.id,
+        tenant=row.tenant_id,
+        name=row.name,
+        role=Role(row.role),
         created_at=_utc(row.created_at) or now(),
     )
 

@@ -41,7 +41,9 @@ from aiot.store.catalog.tables import (
     RejectionRow,
     SecretKeyRow,
     TenantRow,
+    UserRow,
 )
+from aiot.store.catalog.users import UsersMixin
 from aiot.store.secrets import SecretBox
 
 __all__ = ["Catalog", "Rejection"]
@@ -53,6 +55,7 @@ _OF_TENANT = (
     RejectionRow,
     BridgeRow,
     ApiKeyRow,
+    UserRow,
     DeviceRow,
     ProfileRow,
     PackageRow,
@@ -74,8 +77,9 @@ class Catalog(
     PackagesMixin,
     CertificatesMixin,
     BasicCredentialsMixin,
+    UsersMixin,
 ):
-    """Tenants, devices, keys, attributes, rejections, deployments and alarms in one database.
+    """Tenants, devices, keys, users, attributes, rejections, deployments, alarms: one database.
 
     Secrets are sealed or hashed with ``box`` (see :mod:`aiot.store.secrets`); without one,
     a fresh key is made that lives only as long as this object (tests).

@@ -35,6 +35,7 @@ __all__ = [
     "RejectionRow",
     "SecretKeyRow",
     "TenantRow",
+    "UserRow",
 ]
 
 
@@ -95,6 +96,23 @@ class ApiKeyRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     prefix: Mapped[str] = mapped_column(String(16))
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UserRow(Base):
+    """A dashboard user; the password is kept as an Argon2id hash (``store/catalog/users.py``).
+
+    Names are unique per tenant, so that signing in names the tenant too (``tenant/name``) or
+    the default tenant.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
