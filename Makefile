@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mqtt_ingest.py
 	$(BIN)/python benchmarks/stream.py
 	$(BIN)/python benchmarks/detectors.py
+	$(BIN)/python benchmarks/dashboard.py
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
