@@ -71,7 +71,7 @@ def test_sealed_secrets_still_work_after_a_reopen(tmp_path: Path) -> None:
     device = catalog.device_by_token(token)
     assert device is not None and device.name == "pump" and device.access_token == token
     assert catalog.device("a", "pump").access_token == token  # an operator may still read it
-    assert catalog.device_by_token(token[:-1] + "x") is None
+    assert catalog.device_by_token(token[:-1] + ("y" if token.endswith("x") else "x")) is None
     assert catalog.device_by_token("\udcff" + token) is None  # a lone surrogate from a URL
     assert catalog.bridge("a", "plant").password == PASSWORD
     assert catalog.deployment("a", "m1").policy == POLICY
