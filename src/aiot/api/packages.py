@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aiot.api.deps import Caller, Operator, PlatformDep
 from aiot.api.openapi import errors
+from aiot.connect.http import read_limited
 from aiot.connect.ota import attachment
 from aiot.domain.packages import ALGORITHMS, KINDS, PackageKind
-from aiot.errors import PayloadTooLarge
 
 __all__ = ["assignments", "router"]
 
@@ -43,19 +43,6 @@ class AssignIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     package: str = Field(min_length=1, max_length=36, description="a package id")
-
-
-async def _read(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the package is larger than {limit} bytes (max_package_bytes)")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the package is larger than {limit} bytes (max_package_bytes)")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.post(
@@ -78,7 +65,9 @@ async def upload_package(
     file_name: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
 ) -> dict[str, Any]:
     """Upload a package: the body is its bytes; title and version are unique per kind."""
-    data = await _read(request, platform.settings.max_package_bytes)
+    limit = platform.settings.max_package_bytes
+    too_large = f"the package is larger than {limit} bytes (max_package_bytes)"
+    data = await read_limited(request, limit, too_large)
     spec = {
         "kind": kind,
         "title": title,

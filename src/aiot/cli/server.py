@@ -17,6 +17,7 @@ from aiot.api import create_app
 from aiot.api.protocol import header_deadline
 from aiot.app import Platform
 from aiot.cli.common import console, fail, reporting
+from aiot.connect.sockets import listening_socket
 from aiot.errors import AiotError, StoreError
 from aiot.settings import Settings
 from aiot.ui import mount as mount_dashboard
@@ -88,17 +89,10 @@ def try_hint(settings: Settings) -> str:
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only then, and without it every
-    # answer on a kept-alive connection waits for the client's delayed ACK (about 40 ms).
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        return listening_socket(host, port)
     except OSError as err:
-        sock.close()
         raise fail(f"cannot listen on {host}:{port}: {err.strerror}") from None
-    return sock
 
 
 def _banner(platform: Platform, sock: socket.socket) -> None:

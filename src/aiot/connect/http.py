@@ -33,7 +33,7 @@ from aiot.domain import Device
 from aiot.errors import Conflict, NotFound, PayloadRejected, PayloadTooLarge, Unauthorized
 from aiot.ingest import Ingestor
 
-__all__ = ["device_router", "provision_router"]
+__all__ = ["device_router", "provision_router", "read_limited"]
 
 TRANSPORT = "http"
 DEFAULT_POLL_MS = 60_000  # ThingsBoard's transport.http.request_timeout
@@ -79,7 +79,7 @@ class _Gate:
 
     async def read(self, request: Request, device: Device) -> bytes:
         try:
-            return await _read_limited(request, self.ingest.settings.max_payload_bytes)
+            return await read_limited(request, self.ingest.settings.max_payload_bytes)
         except PayloadRejected as err:
             self.ingest.reject(device.tenant, TRANSPORT, device.id, err)
             raise
@@ -242,7 +242,7 @@ def provision_router(ingest: Ingestor) -> APIRouter:
         ``NOT_FOUND`` (no such key, or a wrong secret) or ``FAILURE`` with ``errorMsg``.
         """
         try:
-            body = await _read_limited(request, ingest.settings.max_payload_bytes)
+            body = await read_limited(request, ingest.settings.max_payload_bytes)
         except PayloadTooLarge:
             ingest.stats.provision_refused()
             raise
@@ -260,14 +260,16 @@ def _empty(body: bytes) -> bool:
         return False
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+async def read_limited(request: Request, limit: int, too_large: str | None = None) -> bytes:
+    """The request's body, refused (PayloadTooLarge, ``too_large``) once above ``limit`` bytes."""
+    message = too_large or f"the payload is larger than {limit} bytes"
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the payload is larger than {limit} bytes")
+        raise PayloadTooLarge(message)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"the payload is larger than {limit} bytes")
+            raise PayloadTooLarge(message)
         chunks.append(chunk)
     return b"".join(chunks)

@@ -25,6 +25,7 @@ from aiot.connect.mqtt import gateway
 from aiot.connect.mqtt.gate import Gate, raise_file_limit
 from aiot.connect.mqtt.handlers import HANDLERS
 from aiot.connect.mqtt.session import DeviceSession
+from aiot.connect.sockets import listening_socket
 from aiot.domain import Command, Device
 from aiot.errors import DeviceOffline, ServiceError
 from aiot.ingest import Ingestor
@@ -74,17 +75,10 @@ class MqttEndpoint:
     def bind(self) -> None:
         """Take the port now, before anything is announced; :meth:`start` listens on it."""
         host, port = self.settings.host, self.settings.port
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted connections only then
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((host, port))
-            sock.listen(1024)  # with SO_REUSEADDR, Linux may refuse a taken port only here
+            self._bound = listening_socket(host, port)
         except OSError as err:
-            sock.close()
             raise ServiceError(f"cannot listen for MQTT on {host}:{port}: {err.strerror}") from err
-        self._bound = sock
 
     async def start(self) -> None:
         """Listen for devices; the bound port is in :attr:`port`."""
