@@ -235,11 +235,17 @@ class DeviceSession(asyncio.Protocol):
         der = tls.getpeercert(binary_form=True) if tls is not None else None
         return der or None
 
+    def _look_up(
+        self, catalog: Any, connect: codec.Connect, certificate: bytes | None
+    ) -> tuple[Device | None, Bucket | None]:
+        """The device and its own rate's bucket, in one trip off the event loop."""
+        device = _device_of(catalog, connect, certificate)
+        return device, self.endpoint.rates.bucket(device) if device is not None else None
+
     async def _authenticate(self, connect: codec.Connect, certificate: bytes | None = None) -> None:
         catalog = self.ingest.catalog
-        device = await asyncio.to_thread(_device_of, catalog, connect, certificate)
-        if device is not None:  # its type's rate, read from the catalog off the event loop
-            self._bucket = await asyncio.to_thread(self.endpoint.rates.bucket, device)
+        device, self._bucket = await asyncio.to_thread(self._look_up, catalog, connect, certificate)
+        if device is not None:
             rate = self._bucket.rate if self._bucket is not None else None
             self.limits = dataclasses.replace(self.limits, messages_per_second=rate)
         if self.state != "auth":
